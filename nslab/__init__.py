@@ -1,0 +1,1 @@
+"""nslab: reproducible, self-verifying Docker user-namespace labs."""

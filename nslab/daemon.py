@@ -1,0 +1,284 @@
+"""Daemon modes and the ways a distro persists daemon options (config styles).
+
+A mode is applied over SSH, the daemon restarted and then verified from its
+own report (`docker info`): userns on or off, and the data-root subdirectory
+named after the remap user's ranges read from the machine.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from .connection import Remote
+from .errors import ConfigError, DaemonError
+from .scenario import ModeSpec
+from .subids import SubIdRange, next_free_start, overlapping, parse_subids, range_of
+
+LAB_REGISTRY = "127.0.0.1:5000"
+REMAP_USER_COMMENT = "nslab userns-remap user"
+DEFAULT_REMAP_USER = "dockremap"
+
+
+@dataclass(frozen=True)
+class DaemonMode:
+    name: str
+    userns_remap: str | None = None
+    subid_start: int | None = None
+    subid_count: int = 65536
+
+    @classmethod
+    def from_spec(cls, name: str, spec: ModeSpec) -> "DaemonMode":
+        return cls(name, spec.userns_remap, spec.subid_start, spec.subid_count)
+
+    @property
+    def remap_user(self) -> str | None:
+        """The user whose subordinate ranges container ids map into."""
+        if self.userns_remap == "default":
+            return DEFAULT_REMAP_USER
+        return self.userns_remap
+
+    @property
+    def creates_own_user(self) -> bool:
+        return self.userns_remap not in (None, "default")
+
+    def daemon_options(self) -> dict:
+        options: dict = {"insecure-registries": [LAB_REGISTRY]}
+        if self.userns_remap:
+            options["userns-remap"] = self.userns_remap
+        return options
+
+
+class ConfigStyle(ABC):
+    """How one kind of machine persists daemon options and restarts its daemon."""
+
+    name: str
+
+    @abstractmethod
+    def read(self, remote: Remote) -> dict | None:
+        """The options now persisted, or None when there are none."""
+
+    @abstractmethod
+    def write(self, remote: Remote, options: dict | None) -> None:
+        """Persists options (None removes them)."""
+
+    @abstractmethod
+    def restart(self, remote: Remote) -> None:
+        ...
+
+    def daemon_log(self, remote: Remote) -> str:
+        return remote.run("journalctl -u docker --no-pager -n 60", sudo=True).output
+
+
+class DaemonJsonStyle(ConfigStyle):
+    """/etc/docker/daemon.json, restarted by systemd."""
+
+    name = "daemon-json"
+    path = "/etc/docker/daemon.json"
+
+    def read(self, remote: Remote) -> dict | None:
+        text = remote.read_file(self.path, sudo=True)
+        if text is None or not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DaemonError(f"{self.path} on the machine is not JSON: {exc}") from None
+
+    def write(self, remote: Remote, options: dict | None) -> None:
+        if options is None:
+            remote.check(f"rm -f {self.path}", sudo=True)
+        else:
+            remote.write_file(self.path, json.dumps(options, indent=2, sort_keys=True) + "\n")
+
+    def restart(self, remote: Remote) -> None:
+        # docker.service has a start limit; a lab restarts it often.
+        remote.run("systemctl reset-failed docker.service docker.socket", sudo=True)
+        remote.run("systemctl restart docker.service", sudo=True, timeout=180)
+
+
+CONFIG_STYLES: dict[str, type[ConfigStyle]] = {DaemonJsonStyle.name: DaemonJsonStyle}
+
+
+def config_style(name: str) -> ConfigStyle:
+    try:
+        return CONFIG_STYLES[name]()
+    except KeyError:
+        raise ConfigError(f"unknown daemon config style '{name}' (known: {', '.join(CONFIG_STYLES)})") from None
+
+
+@dataclass
+class ModeState:
+    """What a mode looks like on the machine once applied: the oracle's facts."""
+    mode: DaemonMode
+    changed: bool
+    seconds: float
+    options: dict
+    info: dict
+    subuid: str
+    subgid: str
+    remap_uid: SubIdRange | None = None
+    remap_gid: SubIdRange | None = None
+    daemon_log: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def expected_data_root(self) -> str:
+        if self.remap_uid is None:
+            return "/var/lib/docker"
+        return f"/var/lib/docker/{self.remap_uid.start}.{self.remap_gid.start}"
+
+    def facts(self) -> dict:
+        return {
+            "mode": self.mode.name,
+            "userns_remap": self.mode.userns_remap,
+            "remap_user": self.mode.remap_user,
+            "daemon_options": self.options,
+            "docker_root_dir": self.info.get("DockerRootDir"),
+            "security_options": self.info.get("SecurityOptions"),
+            "server_version": self.info.get("ServerVersion"),
+            "remap_uid_range": str(self.remap_uid) if self.remap_uid else None,
+            "remap_gid_range": str(self.remap_gid) if self.remap_gid else None,
+            "expected_data_root": self.expected_data_root,
+        }
+
+
+def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) -> ModeState:
+    """Puts the daemon in `mode`; restarts only when something must change."""
+    started = time.monotonic()
+    if mode.creates_own_user:
+        ensure_remap_user(remote, mode, log)
+    wanted = mode.daemon_options()
+    previous = style.read(remote)
+    changed = previous != wanted or not _daemon_agrees(remote, mode)
+    if changed:
+        log(f"daemon: switching to mode '{mode.name}' ({json.dumps(wanted, sort_keys=True)})")
+        style.write(remote, wanted)
+        try:
+            _restart_and_wait(remote, style)
+            state = read_state(remote, mode, changed=True, started=started)
+            verify(state)
+        except DaemonError as exc:
+            log_text = style.daemon_log(remote)
+            _restore(remote, style, previous, log)
+            raise DaemonError(f"mode '{mode.name}' refused: {exc}", daemon_log=log_text) from None
+        log(f"daemon: mode '{mode.name}' ready after {state.seconds:.1f}s")
+        return state
+    state = read_state(remote, mode, changed=False, started=started)
+    verify(state)
+    return state
+
+
+def _restore(remote: Remote, style: ConfigStyle, previous: dict | None, log) -> None:
+    log("daemon: restoring the last good configuration")
+    style.write(remote, previous)
+    try:
+        _restart_and_wait(remote, style)
+    except DaemonError as exc:
+        log(f"daemon: the last good configuration did not come back either: {exc}")
+
+
+def _restart_and_wait(remote: Remote, style: ConfigStyle, timeout: float = 120) -> None:
+    remote.reset_docker_api()
+    style.restart(remote)
+    wait_ready(remote, timeout)
+
+
+def wait_ready(remote: Remote, timeout: float = 120) -> None:
+    """Polls the daemon's own readiness (API ping), with back-off."""
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            if remote.docker.ping():
+                return
+        except Exception as exc:
+            last_error = str(exc).splitlines()[0][:200]
+            remote.reset_docker_api()
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+    raise DaemonError(f"the daemon did not answer within {timeout:.0f}s ({last_error})")
+
+
+def _daemon_agrees(remote: Remote, mode: DaemonMode) -> bool:
+    try:
+        info = remote.docker.info()
+    except Exception:
+        remote.reset_docker_api()
+        return False
+    return _userns_on(info) == (mode.remap_user is not None)
+
+
+def _userns_on(info: dict) -> bool:
+    return any("name=userns" in option for option in info.get("SecurityOptions") or [])
+
+
+def read_state(remote: Remote, mode: DaemonMode, changed: bool, started: float) -> ModeState:
+    info = remote.docker.info()
+    subuid = remote.read_file("/etc/subuid") or ""
+    subgid = remote.read_file("/etc/subgid") or ""
+    state = ModeState(mode=mode, changed=changed, seconds=0.0, options=mode.daemon_options(),
+                      info=info, subuid=subuid, subgid=subgid)
+    if mode.remap_user:
+        state.remap_uid = range_of(parse_subids(subuid, "/etc/subuid"), mode.remap_user)
+        state.remap_gid = range_of(parse_subids(subgid, "/etc/subgid"), mode.remap_user)
+    state.seconds = time.monotonic() - started
+    return state
+
+
+def verify(state: ModeState) -> None:
+    """The daemon's own report must agree with the mode and the machine's ranges."""
+    mode = state.mode
+    if _userns_on(state.info) != (mode.remap_user is not None):
+        raise DaemonError(f"docker info says userns is {'on' if _userns_on(state.info) else 'off'}, "
+                          f"mode '{mode.name}' wants it {'on' if mode.remap_user else 'off'}")
+    if mode.remap_user and (state.remap_uid is None or state.remap_gid is None):
+        raise DaemonError(f"no /etc/subuid or /etc/subgid range for {mode.remap_user} after the restart")
+    if state.info.get("DockerRootDir") != state.expected_data_root:
+        raise DaemonError(f"docker info says data-root {state.info.get('DockerRootDir')}, "
+                          f"expected {state.expected_data_root}")
+
+
+def ensure_remap_user(remote: Remote, mode: DaemonMode, log=print) -> None:
+    """Creates the mode's dedicated no-login remap user with its own id range, once."""
+    user = mode.remap_user
+    entry = remote.run(f"getent passwd {shlex.quote(user)}").stdout.strip()
+    subuids = parse_subids(remote.read_file("/etc/subuid") or "", "/etc/subuid")
+    subgids = parse_subids(remote.read_file("/etc/subgid") or "", "/etc/subgid")
+    if entry:
+        fields = entry.split(":")
+        if REMAP_USER_COMMENT not in fields[4]:
+            raise ConfigError(f"mode '{mode.name}': user '{user}' already exists on the machine and nslab "
+                              f"did not create it; remapping container root to a live user gives it "
+                              f"that user's files (the lab calls this a terrible idea)")
+        owned = range_of(subuids, user)
+        if owned is None or (mode.subid_start is not None and
+                             (owned.start, owned.count) != (mode.subid_start, mode.subid_count)):
+            raise ConfigError(f"mode '{mode.name}': user '{user}' exists with range {owned}, "
+                              f"the scenario asks for {user}:{mode.subid_start}:{mode.subid_count}")
+        return
+    start = mode.subid_start
+    if start is None:
+        start = next_free_start(subuids + subgids, mode.subid_count)
+    wanted = SubIdRange(user, start, mode.subid_count)
+    for path, ranges in (("/etc/subuid", subuids), ("/etc/subgid", subgids)):
+        clash = overlapping(ranges, wanted)
+        if clash:
+            raise ConfigError(f"mode '{mode.name}': range {wanted} overlaps {clash[0]} in {path} "
+                              f"on the machine")
+    for database in ("passwd", "group"):
+        taken = remote.run(f"getent {database} {start}").stdout.strip()
+        if taken:
+            raise ConfigError(f"mode '{mode.name}': id {start} is already used on the machine "
+                              f"({database}: {taken.split(':')[0]})")
+    last = start + mode.subid_count - 1
+    q = shlex.quote(user)
+    remote.check(
+        f"groupadd --system --gid {start} {q} && "
+        f"useradd --system --uid {start} --gid {start} --no-create-home --home-dir /nonexistent "
+        f"--shell /usr/sbin/nologin --comment {shlex.quote(REMAP_USER_COMMENT)} {q} && "
+        f"usermod --add-subuids {start}-{last} --add-subgids {start}-{last} {q}", sudo=True)
+    log(f"daemon: created remap user {user} (uid {start}, range {wanted})")

@@ -1,0 +1,37 @@
+"""The lab's logical images (registry, hello, alpine, clock) on a machine.
+
+`pull` fetches the real images from a registry; `offline` builds stand-ins
+inside the machine from its Debian packages (provision/images/), for machines
+that can reach no registry. A box says which in lab.yaml.
+"""
+from __future__ import annotations
+
+import hashlib
+import shlex
+
+from .connection import CommandResult, Remote
+from .paths import provision_dir
+from .scenario import Scenario
+
+OFFLINE_PREFIX = "nslab"
+BUILDER = "/usr/local/sbin/nslab-build-lab-images"
+
+
+def image_refs(scenario: Scenario, source: str) -> dict[str, str]:
+    if source == "pull":
+        return {name: spec.pull for name, spec in scenario.images.items()}
+    return {name: f"{OFFLINE_PREFIX}/{spec.offline}:offline" for name, spec in scenario.images.items()}
+
+
+def provide_images(remote: Remote, scenario: Scenario, names: list[str], source: str,
+                   timeout: float) -> CommandResult:
+    if source == "pull":
+        refs = [scenario.images[name].pull for name in names]
+        command = " && ".join(f"docker pull {shlex.quote(ref)}" for ref in refs)
+    else:
+        script = (provision_dir() / "images" / "build-lab-images.sh").read_text()
+        remote.write_file(BUILDER, script, mode="0755")
+        recipe = hashlib.sha256(script.encode()).hexdigest()[:16]
+        offline = sorted({scenario.images[name].offline for name in names})
+        command = f"{BUILDER} {OFFLINE_PREFIX} {recipe} " + " ".join(offline)
+    return remote.run(command, timeout=timeout)

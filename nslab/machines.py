@@ -1,0 +1,122 @@
+"""Lab machines: what nslab needs of one, and the Vagrant implementation."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import vagrant
+
+from .errors import MachineError
+from .lab import Box
+from .paths import PROJECT_ROOT, state_dir
+
+
+@dataclass(frozen=True)
+class SshEndpoint:
+    host: str
+    port: int
+    user: str
+    key_file: str
+
+
+class Machine(ABC):
+    """A machine a lab runs on: brought up, reached over SSH, destroyed."""
+
+    def __init__(self, box: Box):
+        self.box = box
+
+    @property
+    def name(self) -> str:
+        return self.box.name
+
+    @abstractmethod
+    def up(self, log=print) -> float:
+        """Brings the machine up; returns the seconds it took."""
+
+    @abstractmethod
+    def status(self) -> str:
+        """'running', 'not_created', 'stopped', ..."""
+
+    @abstractmethod
+    def ssh_endpoint(self) -> SshEndpoint:
+        ...
+
+    @abstractmethod
+    def destroy(self, log=print) -> None:
+        ...
+
+
+def vagrant_env(docker_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DOCKER_HOST": docker_url,
+        "VAGRANT_HOME": str(state_dir() / "vagrant.d"),
+        # Vagrant would otherwise ask HashiCorp's servers for updates.
+        "VAGRANT_CHECKPOINT_DISABLE": "1",
+        "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+        "VAGRANT_NO_COLOR": "1",
+    })
+    return env
+
+
+class VagrantMachine(Machine):
+    """A machine of the project's Vagrantfile, driven by python-vagrant."""
+
+    def __init__(self, box: Box, docker_url: str, log_dir: Path | None = None):
+        super().__init__(box)
+        self.log_dir = log_dir or state_dir() / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr_path = self.log_dir / f"vagrant-{box.name}.err"
+        self._vagrant = vagrant.Vagrant(
+            root=str(PROJECT_ROOT), env=vagrant_env(docker_url),
+            err_cm=vagrant.make_file_cm(str(self._stderr_path), mode="w"),
+        )
+
+    def up(self, log=print) -> float:
+        started = time.monotonic()
+        out_path = self.log_dir / f"vagrant-up-{self.name}.log"
+        try:
+            with open(out_path, "w") as out:
+                for line in self._vagrant.up(vm_name=self.name, provider=self.box.provider,
+                                             stream_output=True):
+                    out.write(line)
+                    text = line.strip()
+                    if text.startswith(f"==> {self.name}:"):
+                        log(f"vagrant: {text[4:]}")
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant up {self.name} failed: {self._last_error()} "
+                               f"(log: {out_path})") from None
+        return time.monotonic() - started
+
+    def status(self) -> str:
+        try:
+            states = self._vagrant.status(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant status {self.name} failed: {self._last_error()}") from None
+        return states[0].state if states else "unknown"
+
+    def ssh_endpoint(self) -> SshEndpoint:
+        try:
+            conf = self._vagrant.conf(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant ssh-config {self.name} failed: {self._last_error()}") from None
+        key = conf.get("IdentityFile", "").strip('"')
+        return SshEndpoint(host=conf["HostName"], port=int(conf["Port"]), user=conf["User"], key_file=key)
+
+    def destroy(self, log=print) -> None:
+        try:
+            self._vagrant.destroy(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
+        log(f"vagrant: {self.name} destroyed")
+
+    def _last_error(self) -> str:
+        try:
+            lines = [l.strip() for l in self._stderr_path.read_text(errors="replace").splitlines() if l.strip()]
+        except OSError:
+            return "no error output"
+        return " ".join(lines[-3:])[-400:] or "no error output"

@@ -1,0 +1,177 @@
+"""Scenario files: a lab as data (modes, steps, commands, expectations).
+
+Loading checks everything before anything runs and names file, line and key
+in its one-line error.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import ConfigError
+from .paths import scenarios_dir
+from .yamlfile import YamlDoc
+
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+USER_NAME = r"^[a-z_][a-z0-9_-]{0,30}$"
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImageSpec(Strict):
+    pull: str = Field(description="the image a registry serves, e.g. registry:2")
+    offline: Literal["alpine", "hello", "clock", "registry"] = Field(
+        description="the image provision/images/build-lab-images.sh builds in its place")
+
+
+class ModeSpec(Strict):
+    """A daemon mode. Every mode trusts the lab registry at 127.0.0.1:5000."""
+    userns_remap: str | None = Field(default=None, description="'default' or a user nslab creates")
+    subid_start: int | None = Field(default=None, ge=1, description="start of that user's range")
+    subid_count: int = Field(default=65536, ge=1)
+
+    @model_validator(mode="after")
+    def _custom_user_only(self):
+        if self.userns_remap is not None and self.userns_remap != "default":
+            if not re.match(USER_NAME, self.userns_remap):
+                raise ValueError(f"userns_remap: '{self.userns_remap}' is not a valid user name")
+        elif self.subid_start is not None:
+            raise ValueError("subid_start applies only to a remap user of its own, not to 'default'")
+        return self
+
+
+class UidExpect(Strict):
+    container: str
+    inside: int = Field(ge=0, description="uid of the container's PID 1 as the container sees it")
+
+
+class PsRowExpect(Strict):
+    container: str
+    side: Literal["inside", "host"]
+    uid: int = Field(ge=0, description="container-side uid; on the host side the oracle maps it")
+
+
+class Expect(Strict):
+    exit: int | Literal["nonzero"] | None = None
+    output_contains: str | None = None
+    output_matches: str | None = None
+    uid: UidExpect | None = None
+    ps_row: PsRowExpect | None = None
+    data_root: bool = False
+    daemon_empty: bool = False
+
+    @model_validator(mode="after")
+    def _regex_compiles(self):
+        if self.output_matches is not None:
+            try:
+                re.compile(self.output_matches)
+            except re.error as exc:
+                raise ValueError(f"output_matches: not a regular expression: {exc}") from None
+        return self
+
+    def checks(self) -> list[str]:
+        return [name for name in type(self).model_fields
+                if getattr(self, name) not in (None, False)]
+
+
+class Step(Strict):
+    id: str = Field(pattern=SLUG)
+    title: str
+    mode: str
+    run: str | None = None
+    action: Literal["images"] | None = None
+    images: list[str] = []
+    sudo: bool = False
+    timeout: float = Field(default=120, gt=0, le=3600)
+    expect: Expect = Expect()
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.run is None) == (self.action is None):
+            raise ValueError("a step has exactly one of 'run' or 'action'")
+        if self.action == "images" and not self.images:
+            raise ValueError("an 'images' action lists the images to build or pull")
+        return self
+
+
+class Cleanup(Strict):
+    containers: list[str] = []
+    # Entering a mode without remapping, remove the data-roots remapped
+    # daemons left (/var/lib/docker/<uid>.<gid>), so each remap starts as on a
+    # pristine machine even when the machine ran the lab before.
+    remapped_data_roots: bool = False
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=SLUG)
+    title: str
+    source: str = ""
+    images: dict[str, ImageSpec]
+    modes: dict[str, ModeSpec]
+    cleanup: Cleanup = Cleanup()
+    steps: list[Step] = Field(min_length=1)
+
+    path: Path | None = Field(default=None, exclude=True)
+
+    def modes_in_order(self) -> list[str]:
+        seen: list[str] = []
+        for step in self.steps:
+            if step.mode not in seen:
+                seen.append(step.mode)
+        return seen
+
+
+def render(command: str, image_refs: dict[str, str]) -> str:
+    """Fills {images.NAME} with the image reference, shell-quoted."""
+    return PLACEHOLDER.sub(lambda m: shlex.quote(image_refs[m.group(2)]), command)
+
+
+def scenario_path(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if not candidate.exists():
+            raise ConfigError(f"scenario file {name_or_path} does not exist")
+        return candidate
+    path = scenarios_dir() / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in scenarios_dir().glob("*.yaml")))
+        raise ConfigError(f"unknown scenario '{name_or_path}' (known: {known})")
+    return path
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    path = scenario_path(name_or_path)
+    doc = YamlDoc.read(path)
+    scenario = doc.validate(Scenario)
+    scenario.path = path
+    _check_references(doc, scenario)
+    return scenario
+
+
+def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
+    """What the schema alone cannot see: names that must refer to something."""
+    seen_ids: set[str] = set()
+    for index, step in enumerate(scenario.steps):
+        here = ("steps", index)
+        if step.id in seen_ids:
+            raise doc.error(here + ("id",), f"duplicate step id '{step.id}'")
+        seen_ids.add(step.id)
+        if step.mode not in scenario.modes:
+            raise doc.error(here + ("mode",), f"unknown mode '{step.mode}' "
+                            f"(this scenario defines: {', '.join(scenario.modes)})")
+        for position, image in enumerate(step.images):
+            if image not in scenario.images:
+                raise doc.error(here + ("images", position), f"unknown image '{image}' "
+                                f"(this scenario defines: {', '.join(scenario.images)})")
+        for match in PLACEHOLDER.finditer(step.run or ""):
+            kind, name = match.groups()
+            if kind != "images" or name not in scenario.images:
+                raise doc.error(here + ("run",), f"unknown placeholder '{match.group(0)}' "
+                                f"(known: {', '.join('{images.' + n + '}' for n in scenario.images)})")

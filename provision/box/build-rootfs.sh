@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds the root filesystem of a lab machine from Debian packages only.
+#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY
+# The result is a systemd machine with sshd, sudo and a Docker daemon, reached
+# as user "vagrant" with Vagrant's well-known key, like a public Vagrant box.
+# Everything this file does is part of the box recipe: editing it changes the
+# recipe hash and makes nslab rebuild the box.
+set -eu
+suite=$1 mirror=$2 rootfs=$3 pubkey=$4
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=systemd,systemd-sysv,openssh-server,sudo,docker.io,docker-registry,busybox-static,iproute2,procps,iptables,passwd,ca-certificates
+
+debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
+
+in_root() { chroot "$rootfs" /bin/sh -ec "$1"; }
+
+# The lab user: uid 1000 (the lab's "-u 1000" is this user on the host), in the
+# docker group, passwordless sudo as Vagrant expects. useradd gives it the first
+# subordinate id range, exactly as on a real Ubuntu or Debian host.
+in_root 'useradd --create-home --uid 1000 --shell /bin/bash --groups sudo,docker vagrant'
+printf 'vagrant ALL=(ALL) NOPASSWD:ALL\nDefaults:vagrant !requiretty\n' > "$rootfs/etc/sudoers.d/vagrant"
+chmod 0440 "$rootfs/etc/sudoers.d/vagrant"
+install -d -m 0700 -o 1000 -g 1000 "$rootfs/home/vagrant/.ssh"
+install -m 0600 -o 1000 -g 1000 "$pubkey" "$rootfs/home/vagrant/.ssh/authorized_keys"
+
+# Host keys are made per machine at first boot (nslab-init), never shared by all boxes.
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+printf 'UseDNS no\nPasswordAuthentication no\n' > "$rootfs/etc/ssh/sshd_config.d/nslab.conf"
+
+install -m 0755 "$here/nslab-init" "$rootfs/usr/local/sbin/nslab-init"
+
+# The host's hard limit on open files is below what Debian's units ask for;
+# systemd would refuse to start them (status 205/LIMITS).
+for unit in docker containerd; do
+  install -d "$rootfs/etc/systemd/system/$unit.service.d"
+  printf '[Service]\nLimitNOFILE=16384\n' > "$rootfs/etc/systemd/system/$unit.service.d/nslab-limits.conf"
+done
+
+# Units that have nothing to do in a container, and Debian's own registry
+# service, which would take port 5000 from the lab's registry container.
+for unit in docker-registry.service systemd-logind.service getty@tty1.service \
+            console-getty.service systemd-udevd.service systemd-remount-fs.service \
+            sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
+            apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+  ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+done
+in_root 'systemctl set-default multi-user.target >/dev/null 2>&1'
+
+# Smaller box: no package lists or caches are needed inside a machine.
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+echo "nslab-box $suite" > "$rootfs/etc/nslab-box"

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs what nslab needs on a Debian 12 machine (run as root), then runs
+# the command given, if any, inside the project's virtualenv:
+#   ./setup.sh invoke up scenario=userns
+#   ./setup.sh pytest
+# Safe to run again: it only installs what is missing.
+set -eu
+cd "$(dirname "$0")"
+
+packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The virtualenv is rebuilt whenever pyproject.toml changes.
+stamp=.venv/.nslab-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: preparing the virtualenv in .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+
+[ $# -eq 0 ] && exit 0
+command=$1; shift
+exec ".venv/bin/$command" "$@"

@@ -1,0 +1,74 @@
+"""nslab's command line: thin Invoke tasks over the nslab package.
+
+    invoke up scenario=userns      (or: invoke up --scenario=userns)
+    invoke status
+    invoke down
+    invoke box.build
+"""
+import os
+import sys
+
+from invoke import Collection, task
+
+from nslab import api
+from nslab.errors import NslabError
+
+
+def _value(name: str, given: str) -> str:
+    """Accepts `name=value` as well as a bare value, so `invoke up scenario=userns` reads naturally."""
+    prefix = f"{name}="
+    return given[len(prefix):] if given and given.startswith(prefix) else given
+
+
+def _help_if_asked(task_name: str, value: str) -> None:
+    # Invoke hands `invoke up --help` to the positional argument; show the help instead.
+    if value in ("-h", "--help"):
+        os.execvp(sys.argv[0], [sys.argv[0], "--help", task_name])
+
+
+def _exit(call, *args, **kwargs):
+    try:
+        code = call(*args, **kwargs)
+    except NslabError as exc:
+        print(f"nslab: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code or 0)
+
+
+@task(positional=["scenario"], help={
+    "scenario": "lab to run: a name in scenarios/ (userns) or a path to a scenario file",
+    "box": "machines to run it on, comma-separated names from lab.yaml (default: the first box)",
+    "destroy": "on-error (default) | always | never | passing: what happens to the machines afterwards",
+})
+def up(c, scenario, box="", destroy="on-error"):
+    """Bring up machines and run a lab on them; every step judged, a verdict table at the end."""
+    _help_if_asked("up", scenario)
+    _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy))
+
+
+@task(help={"box": "machines to destroy, comma-separated (default: all in lab.yaml)"})
+def down(c, box=""):
+    """Destroy lab machines."""
+    _exit(api.down, box or None)
+
+
+@task
+def status(c):
+    """List lab machines, their state and their daemon's current mode."""
+    _exit(api.status)
+
+
+@task(name="build", help={
+    "box": "boxes to build, comma-separated (default: all in lab.yaml)",
+    "force": "rebuild even when a box of the same recipe is cached",
+})
+def box_build(c, box="", force=False):
+    """Build lab boxes offline from Debian packages (cached by recipe)."""
+    _exit(lambda: 0 if api.build(box or None, force=force) is not None else 1)
+
+
+box = Collection("box")
+box.add_task(box_build, default=False)
+ns = Collection(up, down, status, box)

@@ -77,8 +77,9 @@ class Expect(Strict):
         return self
 
     def checks(self) -> list[str]:
+        """The expectations this step states (`exit: 0` counts; `data_root: false` does not)."""
         return [name for name in type(self).model_fields
-                if getattr(self, name) not in (None, False)]
+                if getattr(self, name) is not None and getattr(self, name) is not False]
 
 
 class Step(Strict):

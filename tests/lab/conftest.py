@@ -1,0 +1,60 @@
+"""Real machines for the lab tests: one lab run through the real command line,
+one machine reused by every test, destroyed with `invoke down` at the end."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nslab.connection import Remote
+from nslab.hostdocker import ensure_host_docker
+from nslab.lab import load_lab
+from nslab.machines import VagrantMachine
+from nslab.paths import PROJECT_ROOT
+
+INVOKE = str(Path(sys.executable).parent / "invoke")
+
+
+def invoke(*args, timeout=1800):
+    return subprocess.run([INVOKE, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    path = tmp_path_factory.mktemp("artifacts")
+    os.environ["NSLAB_ARTIFACTS"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def docker_url():
+    return ensure_host_docker()
+
+
+@pytest.fixture(scope="session")
+def userns_run(artifacts, docker_url):
+    """The README's main job, exactly as a user types it (machine kept for the other tests)."""
+    process = invoke("up", "scenario=userns", "--destroy", "never")
+    run_path = (artifacts / "latest").resolve()
+    manifest = json.loads((run_path / "manifest.json").read_text())
+    return process, run_path, manifest
+
+
+@pytest.fixture(scope="session")
+def machine(userns_run, docker_url):
+    box = load_lab().box("debian12")
+    machine = VagrantMachine(box, docker_url)
+    yield machine
+    process = invoke("down", timeout=300)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert machine.status() == "not_created"
+
+
+@pytest.fixture
+def remote(machine):
+    remote = Remote(machine.ssh_endpoint()).open()
+    yield remote
+    remote.close()

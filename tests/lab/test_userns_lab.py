@@ -1,0 +1,184 @@
+"""The userns lab run for real, judged, and its artifacts checked against each other."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from nslab import api
+from nslab.oracle import parse_ps
+from nslab.subids import parse_subids, range_of
+
+from .conftest import invoke
+
+pytestmark = pytest.mark.lab
+
+STEPS = ["images", "registry-as-root", "registry-root-ps-inside", "registry-root-ps-host",
+         "registry-as-1000", "registry-1000-ps-inside", "registry-1000-ps-host", "push-as-1000",
+         "registry-1000-logs", "userns-starts-empty", "userns-data-root", "userns-images",
+         "registry-userns", "registry-userns-ps-inside", "registry-userns-ps-host", "push-userns",
+         "bozo-images", "clock", "clock-ps-host", "clock-logs"]
+
+
+def step_file(run_path, mode, number, suffix):
+    matches = list((run_path / "debian12" / mode).glob(f"{number:02d}-*.{suffix}"))
+    assert len(matches) == 1, f"no single artifact {mode}/{number:02d}-*.{suffix}"
+    return matches[0]
+
+
+def step_json(run_path, mode, number):
+    return json.loads(step_file(run_path, mode, number, "json").read_text())
+
+
+def test_invoke_up_ends_with_the_verdict_table_and_exit_zero(userns_run):
+    process, run_path, manifest = userns_run
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    assert "20 steps: 20 pass" in process.stdout
+    assert "DIY user-namespace lab" in process.stdout          # the table's title
+    assert f"run {run_path.name}: passed" in process.stdout
+
+
+def test_manifest_names_machine_distro_docker_and_every_step(userns_run, remote):
+    _, run_path, manifest = userns_run
+    machine = manifest["machines"]["debian12"]
+    assert manifest["status"] == "passed" and manifest["finished"]
+    assert machine["os"] == "Debian GNU/Linux 12 (bookworm)"
+    assert machine["docker_version"] == remote.docker.version()["Version"]
+    assert [m["mode"] for m in machine["modes"]] == ["root", "userns", "bozo"]
+    assert [s["id"] for s in machine["steps"]] == STEPS
+    assert {s["status"] for s in machine["steps"]} == {"pass"}
+
+
+def test_every_step_left_command_output_exit_code_duration_and_facts(userns_run):
+    _, run_path, manifest = userns_run
+    for number, step in enumerate(manifest["machines"]["debian12"]["steps"], start=1):
+        prefix = run_path / "debian12" / step["mode"] / f"{number:02d}-{step['id']}"
+        for suffix in ("cmd", "stdout", "stderr", "json"):
+            assert prefix.with_name(prefix.name + "." + suffix).exists(), f"{prefix}.{suffix}"
+        record = json.loads(prefix.with_name(prefix.name + ".json").read_text())
+        assert isinstance(record["exit_code"], int) and record["duration_seconds"] >= 0
+        assert record["facts"]["mode"]["mode"] == step["mode"]
+        assert record["verdicts"] and all(v["status"] == "pass" for v in record["verdicts"])
+
+
+def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
+    _, run_path, _ = userns_run
+    facts = step_json(run_path, "root", 4)["facts"]
+    pid = facts["container.registry"]["pid"]
+    row = next(r for r in parse_ps(step_file(run_path, "root", 4, "stdout").read_text()) if r["pid"] == pid)
+    assert row["user"] == "root" and "docker-registry" in row["command"]
+    inside = parse_ps(step_file(run_path, "root", 3, "stdout").read_text())
+    assert inside[0]["pid"] == 1 and inside[0]["user"] == "root"
+
+
+def test_uid_1000_registry_cannot_store_the_push_and_says_why(userns_run):
+    _, run_path, _ = userns_run
+    assert step_json(run_path, "root", 7)["facts"]
+    row_user = step_json(run_path, "root", 7)["verdicts"][1]["observed"]["user"]
+    assert row_user == "vagrant"                      # uid 1000 on the machine is the vagrant user
+    push = step_json(run_path, "root", 8)
+    assert push["exit_code"] != 0
+    assert "500 Internal Server Error" in step_file(run_path, "root", 8, "stderr").read_text()
+    logs = step_file(run_path, "root", 9, "stdout").read_text() + step_file(run_path, "root", 9, "stderr").read_text()
+    assert "filesystem: mkdir /var/lib/registry/docker: permission denied" in logs
+
+
+def test_userns_registry_runs_as_dockremaps_first_subuid_read_from_the_artifact(userns_run):
+    _, run_path, _ = userns_run
+    subuid = (run_path / "debian12" / "userns" / "subuid").read_text()
+    start = range_of(parse_subids(subuid), "dockremap").start
+    # vagrant takes the first range, so dockremap's is never assumed: it is read.
+    assert range_of(parse_subids(subuid), "vagrant").start < start
+    facts = step_json(run_path, "userns", 13)["facts"]
+    pid = facts["container.registry"]["pid"]
+    assert facts[f"host.proc.{pid}.uid"] == start
+    assert facts[f"host.proc.{pid}.uid_map"].split() == ["0", str(start), "65536"]
+    row = next(r for r in parse_ps(step_file(run_path, "userns", 15, "stdout").read_text()) if r["pid"] == pid)
+    assert row["user"] == str(start)
+    inside = parse_ps(step_file(run_path, "userns", 14, "stdout").read_text())
+    assert inside[0]["user"] == "root"
+    assert step_json(run_path, "userns", 16)["exit_code"] == 0
+    assert "digest: sha256:" in step_file(run_path, "userns", 16, "stdout").read_text()
+
+
+def test_userns_data_root_is_named_after_the_ranges(userns_run):
+    _, run_path, _ = userns_run
+    folder = run_path / "debian12" / "userns"
+    uid = range_of(parse_subids((folder / "subuid").read_text()), "dockremap").start
+    gid = range_of(parse_subids((folder / "subgid").read_text()), "dockremap").start
+    assert f"/var/lib/docker/{uid}.{gid}" in step_file(run_path, "userns", 11, "stdout").read_text()
+    info = json.loads((folder / "docker-info.json").read_text())
+    assert info["DockerRootDir"] == f"/var/lib/docker/{uid}.{gid}"
+    assert any("name=userns" in option for option in info["SecurityOptions"])
+
+
+def test_clock_runs_as_bozo_on_the_host(userns_run):
+    _, run_path, _ = userns_run
+    folder = run_path / "debian12" / "bozo"
+    assert "bozo:5000:10000" in (folder / "subuid").read_text().splitlines()
+    facts = step_json(run_path, "bozo", 18)["facts"]
+    pid = facts["container.clock"]["pid"]
+    assert facts[f"host.proc.{pid}.uid"] == 5000
+    row = next(r for r in parse_ps(step_file(run_path, "bozo", 19, "stdout").read_text()) if r["pid"] == pid)
+    assert row["user"] == "bozo"
+    assert re.search(r"\d\d:\d\d:\d\d", step_file(run_path, "bozo", 20, "stdout").read_text())
+
+
+def test_artifacts_name_the_key_but_never_contain_it(userns_run):
+    _, run_path, manifest = userns_run
+    key_file = manifest["machines"]["debian12"]["ssh"]["key_file"]
+    key_lines = [l for l in open(key_file).read().splitlines() if l and not l.startswith("-----")]
+    assert key_lines
+    for path in run_path.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert not any(line in text for line in key_lines), path
+
+
+def test_a_wrong_expectation_fails_and_shows_what_the_machine_said(userns_run, machine, tmp_path):
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text("""\
+name: wrong
+title: expectations that the machine contradicts
+images:
+  registry: {pull: "registry:2", offline: registry}
+modes:
+  root: {}
+cleanup:
+  containers: [registry]
+steps:
+  - id: registry-as-1000
+    title: a -u 1000 registry claimed to be root
+    mode: root
+    run: docker run -d --name registry -u 1000 {images.registry}
+    expect:
+      uid: {container: registry, inside: 0}
+  - id: false-success
+    title: a failing command claimed to succeed
+    mode: root
+    run: ls /nonexistent
+    expect:
+      exit: 0
+""")
+    assert api.up(str(scenario), destroy="never") == 1
+    manifest = json.loads(((userns_run[1].parent / "latest") / "manifest.json").read_text())
+    assert manifest["scenario"] == "wrong" and manifest["status"] == "failed"
+    first, second = [json.loads(p.read_text()) for p in
+                     sorted((userns_run[1].parent / "latest" / "debian12" / "root").glob("*.json"))
+                     if p.name[0].isdigit()]
+    assert first["verdicts"][0]["status"] == "fail"
+    assert first["verdicts"][0]["observed"] == {"inside": 1000, "host": 1000}
+    assert first["verdicts"][0]["expected"] == {"inside": 0, "host": 0}
+    assert second["verdicts"][0]["observed"] == 2 and second["status"] == "fail"
+
+
+def test_a_broken_scenario_is_refused_in_one_line_before_anything_runs(userns_run, tmp_path):
+    artifacts = userns_run[1].parent
+    before = sorted(p.name for p in artifacts.iterdir())
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\ntitle: t\nimages: {}\nmodes: {root: {}}\nsteps:\n"
+                      "  - id: a\n    title: a\n    mode: root\n    run: id\n    expect: {exit: maybe}\n")
+    process = invoke("up", f"scenario={broken}")
+    assert process.returncode == 2
+    assert process.stderr.count("\n") == 1 and process.stderr.startswith(f"nslab: {broken}:10: steps[0].expect.exit")
+    assert sorted(p.name for p in artifacts.iterdir()) == before

@@ -1,0 +1,107 @@
+import pytest
+
+from nslab.errors import ConfigError
+from nslab.lab import load_lab
+from nslab.scenario import load_scenario, render
+
+GOOD = """\
+name: tiny
+title: a tiny lab
+images:
+  alpine: {pull: alpine, offline: alpine}
+modes:
+  root: {}
+steps:
+  - id: id
+    title: id
+    mode: root
+    run: docker run --rm {images.alpine} id
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "lab.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def error_of(tmp_path, text):
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(write(tmp_path, text))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_the_userns_lab_loads_with_its_three_modes():
+    scenario = load_scenario("userns")
+    assert list(scenario.modes) == ["root", "userns", "bozo"]
+    assert scenario.modes_in_order() == ["root", "userns", "bozo"]
+    assert scenario.modes["bozo"].subid_start == 5000
+    assert {s.expect.uid.container for s in scenario.steps if s.expect.uid} == {"registry", "clock"}
+
+
+def test_a_good_file_loads(tmp_path):
+    assert load_scenario(write(tmp_path, GOOD)).steps[0].id == "id"
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("  root: {}", "  root: {"))
+    assert message.startswith(f"{tmp_path}/lab.yaml:") and "invalid YAML" in message
+
+
+def test_unknown_key_names_line_and_key(tmp_path):
+    message = error_of(tmp_path, GOOD + "    expect: {exit: 0, stdout_has: x}\n")
+    assert message == f"{tmp_path}/lab.yaml:12: steps[0].expect.stdout_has: unknown key 'stdout_has'"
+
+
+def test_missing_field_names_where_it_is_missing(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("    title: id\n", ""))
+    assert message == f"{tmp_path}/lab.yaml:8: steps[0]: missing required key 'title'"
+
+
+def test_wrong_type_names_the_value(tmp_path):
+    message = error_of(tmp_path, GOOD + "    timeout: soon\n")
+    assert message.startswith(f"{tmp_path}/lab.yaml:12: steps[0].timeout: ")
+
+
+def test_unknown_mode_lists_the_known_ones(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("    mode: root", "    mode: userns"))
+    assert message == f"{tmp_path}/lab.yaml:10: steps[0].mode: unknown mode 'userns' (this scenario defines: root)"
+
+
+def test_unknown_placeholder_is_refused(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("{images.alpine}", "{images.busybox}"))
+    assert message.startswith(f"{tmp_path}/lab.yaml:11: steps[0].run: unknown placeholder '{{images.busybox}}'")
+
+
+def test_duplicate_key_is_refused(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("    mode: root\n", "    mode: root\n    mode: root\n"))
+    assert message == f"{tmp_path}/lab.yaml:11: steps[0].mode: duplicate key"
+
+
+def test_a_step_needs_run_or_action_not_both(tmp_path):
+    message = error_of(tmp_path, GOOD + "    action: images\n    images: [alpine]\n")
+    assert "exactly one of 'run' or 'action'" in message and ":8: steps[0]:" in message
+
+
+def test_remap_range_needs_a_user_of_its_own(tmp_path):
+    message = error_of(tmp_path, GOOD.replace("  root: {}", "  root: {userns_remap: default, subid_start: 5000}"))
+    assert "subid_start applies only to a remap user of its own" in message
+
+
+def test_unknown_scenario_lists_the_known_ones():
+    with pytest.raises(ConfigError, match=r"^unknown scenario 'nope' \(known: .*userns.*\)$"):
+        load_scenario("nope")
+
+
+def test_placeholders_are_shell_quoted():
+    rendered = render("docker run {images.alpine} id", {"alpine": "x; touch /tmp/pwned"})
+    assert rendered == "docker run 'x; touch /tmp/pwned' id"
+
+
+def test_lab_yaml_defines_the_local_box():
+    box = load_lab().box("debian12")
+    assert (box.provider, box.config_style, box.lab_images) == ("docker", "daemon-json", "offline")
+    with pytest.raises(ConfigError, match="unknown box 'xenial'"):
+        load_lab().box("xenial")

@@ -48,10 +48,13 @@ def up(c, scenario, box="", destroy="on-error"):
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy))
 
 
-@task(help={"box": "machines to destroy, comma-separated (default: all in lab.yaml)"})
-def down(c, box=""):
+@task(auto_shortflags=False, help={
+    "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
+    "host-daemon": "also stop the host Docker daemon nslab started itself (never a system daemon)",
+})
+def down(c, box="", host_daemon=False):
     """Destroy lab machines."""
-    _exit(api.down, box or None)
+    _exit(api.down, box or None, host_daemon=host_daemon)
 
 
 @task

@@ -11,7 +11,7 @@ from .box import build_box
 from .connection import Remote
 from .daemon import config_style
 from .errors import ConfigError, MachineError, NslabError
-from .hostdocker import ensure_host_docker
+from .hostdocker import ensure_host_docker, stop_own_daemon
 from .lab import Box, load_lab
 from .machines import VagrantMachine
 from .paths import artifacts_dir
@@ -133,7 +133,7 @@ def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bo
             log(f"[{machine.name}] kept running (--destroy {policy}); `invoke down` removes it")
 
 
-def down(box_names: str | None = None) -> int:
+def down(box_names: str | None = None, host_daemon: bool = False) -> int:
     lab = load_lab()
     boxes = parse_boxes(box_names, lab) if box_names else list(lab.boxes.values())
     url = ensure_host_docker(log)
@@ -148,6 +148,8 @@ def down(box_names: str | None = None) -> int:
         except MachineError as exc:
             failures += 1
             log(f"error: {exc}")
+    if host_daemon and stop_own_daemon():
+        log("host docker: nslab's own daemon stopped")
     return 1 if failures else 0
 
 

@@ -24,10 +24,19 @@ class Box(BaseModel):
     lab_images: Literal["offline", "pull"] = "offline"
 
 
+class KnownLimit(BaseModel):
+    """An error a machine of this provider gives for reasons of the host, not of the lab."""
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str
+    reason: str
+
+
 class DockerProvider(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     create_args: list[str]
+    known_limits: list[KnownLimit] = []
 
 
 class Providers(BaseModel):
@@ -41,6 +50,9 @@ class Lab(BaseModel):
 
     boxes: dict[str, Box]
     providers: Providers
+
+    def known_limits(self, box: Box) -> list[KnownLimit]:
+        return getattr(self.providers, box.provider).known_limits
 
     def box(self, name: str) -> Box:
         if name not in self.boxes:

@@ -14,10 +14,13 @@ from dataclasses import asdict, dataclass
 
 from .connection import CommandResult, Remote
 from .daemon import ModeState
-from .scenario import Expect, PsRowExpect, UidExpect
+from .lab import KnownLimit
+from .scenario import Expect, ProcessExpect, PsRowExpect, UidExpect
 from .subids import map_to_host, parse_subids
 
 PASS, FAIL, ERROR = "pass", "fail", "error"
+# Failed for a reason of the host the machine runs on (a known limit of its provider).
+LIMITED = "environment-limited"
 
 
 @dataclass
@@ -92,6 +95,10 @@ class Facts:
         self._keep("host.etc.subuid", self.mode_state.subuid)
         return map_to_host(ranges, self.mode_state.mode.remap_user, container_uid)
 
+    def pids_of(self, program: str) -> list[int]:
+        result = self.remote.run(f"pidof {shlex.quote(program)}")
+        return self._keep(f"host.pidof.{program}", [int(p) for p in result.stdout.split()])
+
     def daemon_root_dir(self) -> str:
         return self._keep("daemon.DockerRootDir", self.remote.docker.info().get("DockerRootDir"))
 
@@ -113,7 +120,8 @@ class Facts:
         return result.stdout
 
 
-def judge(expect: Expect, result: CommandResult, facts: Facts) -> list[Verdict]:
+def judge(expect: Expect, result: CommandResult, facts: Facts,
+          known_limits: list[KnownLimit] = ()) -> list[Verdict]:
     checks = expect.checks() or ["exit"]
     verdicts = []
     for check in checks:
@@ -121,6 +129,13 @@ def judge(expect: Expect, result: CommandResult, facts: Facts) -> list[Verdict]:
             verdicts.append(CHECKS[check](expect, result, facts))
         except FactUnavailable as exc:
             verdicts.append(Verdict(check, ERROR, _describe(expect, check), None, str(exc)))
+    limit = next((l for l in known_limits if l.signature in result.output), None)
+    if limit is not None:
+        for verdict in verdicts:
+            if verdict.status != PASS:
+                # Not a pass, and not the lab's failure either: say which limit, with the error.
+                verdict.status = LIMITED
+                verdict.detail = f"{limit.reason}: {_line_with(result.output, limit.signature)}"
     return verdicts
 
 
@@ -174,6 +189,23 @@ def _check_ps_row(expect: Expect, result: CommandResult, facts: Facts) -> Verdic
                    {"pid": pid, "user": row["user"], "uid": observed_uid}, row["line"])
 
 
+def _check_process(expect: Expect, result: CommandResult, facts: Facts) -> Verdict:
+    spec: ProcessExpect = expect.process
+    rows = [r for r in parse_ps(result.stdout)
+            if r["command"].split()[:1] and r["command"].split()[0].rsplit("/", 1)[-1] == spec.command]
+    if not rows:
+        return Verdict("process", FAIL, {"command": spec.command, "uid": spec.uid}, None,
+                       f"no {spec.command} process in the ps output")
+    users = facts.host_users()
+    observed = {
+        "ps": sorted({resolve_uid(r["user"], users) for r in rows}, key=str),
+        "proc": sorted({facts.host_uid(pid) for pid in facts.pids_of(spec.command)}),
+    }
+    ok = observed["ps"] == [spec.uid] and observed["proc"] == [spec.uid]
+    return Verdict("process", PASS if ok else FAIL, {"command": spec.command, "uid": spec.uid},
+                   observed, rows[0]["line"])
+
+
 def _check_data_root(expect: Expect, result: CommandResult, facts: Facts) -> Verdict:
     wanted = facts.mode_state.expected_data_root
     observed = facts.daemon_root_dir()
@@ -195,6 +227,7 @@ CHECKS = {
     "output_matches": _check_matches,
     "uid": _check_uid,
     "ps_row": _check_ps_row,
+    "process": _check_process,
     "data_root": _check_data_root,
     "daemon_empty": _check_daemon_empty,
 }

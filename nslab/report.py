@@ -8,7 +8,8 @@ from rich.table import Table
 
 from .runner import StepOutcome
 
-STYLES = {"pass": "green", "fail": "bold red", "error": "bold red", "not-run": "yellow"}
+STYLES = {"pass": "green", "fail": "bold red", "error": "bold red", "not-run": "yellow",
+          "environment-limited": "magenta"}
 
 
 def verdict_table(outcomes: list[StepOutcome], title: str) -> Table:
@@ -24,7 +25,8 @@ def verdict_table(outcomes: list[StepOutcome], title: str) -> Table:
 
 def summary_line(outcomes: list[StepOutcome]) -> str:
     counts = Counter(o.status for o in outcomes)
-    parts = [f"{counts[s]} {s}" for s in ("pass", "fail", "error", "not-run") if counts[s]]
+    parts = [f"{counts[s]} {s}" for s in ("pass", "environment-limited", "fail", "error", "not-run")
+             if counts[s]]
     return f"{len(outcomes)} steps: " + ", ".join(parts)
 
 

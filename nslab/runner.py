@@ -12,7 +12,8 @@ from .connection import CommandResult, Remote
 from .daemon import ConfigStyle, DaemonMode, ModeState, apply_mode
 from .errors import DaemonError, NslabError, RemoteTimeout
 from .images import image_refs, provide_images
-from .oracle import ERROR, FAIL, PASS, Facts, Verdict, judge
+from .lab import KnownLimit
+from .oracle import ERROR, FAIL, LIMITED, PASS, Facts, Verdict, judge
 from .scenario import Scenario, Step, render
 
 NOT_RUN = "not-run"
@@ -36,23 +37,27 @@ class StepOutcome:
 
 
 def step_status(verdicts: list[Verdict]) -> str:
+    """The worst verdict: error, fail, environment-limited, pass."""
     statuses = {v.status for v in verdicts}
-    if ERROR in statuses:
-        return ERROR
-    return FAIL if FAIL in statuses else PASS
+    for status in (ERROR, FAIL, LIMITED):
+        if status in statuses:
+            return status
+    return PASS
 
 
 class MachineRun:
     """One scenario on one machine."""
 
     def __init__(self, scenario: Scenario, run: RunDir, machine: str, remote: Remote,
-                 style: ConfigStyle, image_source: str, log=print):
+                 style: ConfigStyle, image_source: str, known_limits: list[KnownLimit] = (),
+                 log=print):
         self.scenario = scenario
         self.run = run
         self.machine = machine
         self.remote = remote
         self.style = style
         self.image_source = image_source
+        self.known_limits = list(known_limits)
         self.images = image_refs(scenario, image_source)
         self.log = log
         self.outcomes: list[StepOutcome] = []
@@ -147,7 +152,7 @@ class MachineRun:
         if result.exit_code == -1:
             verdicts = [Verdict("timeout", ERROR, f"done within {step.timeout:.0f}s", None, result.stderr)]
         else:
-            verdicts = judge(step.expect, result, facts)
+            verdicts = judge(step.expect, result, facts, self.known_limits)
         outcome = StepOutcome(self.machine, step.mode, number, step.id, step.title, step_status(verdicts),
                               seconds=result.seconds, verdicts=verdicts,
                               detail=next((_explain(v) for v in verdicts if v.status != PASS), ""))
@@ -163,7 +168,7 @@ class MachineRun:
         self.outcomes.append(outcome)
         self.record["steps"].append(outcome.summary())
         self.run.save_manifest()
-        self._log(f"{outcome.number:02d} {outcome.step:<28} {outcome.status:<5} "
+        self._log(f"{outcome.number:02d} {outcome.step:<28} {outcome.status:<7} "
                   f"{outcome.seconds:5.1f}s  {outcome.detail}".rstrip())
 
     def _fail_rest(self, steps: list[tuple[int, Step]], reason: str) -> None:

@@ -58,12 +58,18 @@ class PsRowExpect(Strict):
     uid: int = Field(ge=0, description="container-side uid; on the host side the oracle maps it")
 
 
+class ProcessExpect(Strict):
+    command: str = Field(description="program name, e.g. dockerd: rows whose command runs it")
+    uid: int = Field(ge=0, description="host uid every such process runs as")
+
+
 class Expect(Strict):
     exit: int | Literal["nonzero"] | None = None
     output_contains: str | None = None
     output_matches: str | None = None
     uid: UidExpect | None = None
     ps_row: PsRowExpect | None = None
+    process: ProcessExpect | None = None
     data_root: bool = False
     daemon_empty: bool = False
 

@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv"
+packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv chromium"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,6 +1,7 @@
 """nslab's command line: thin Invoke tasks over the nslab package.
 
     invoke up scenario=userns      (or: invoke up --scenario=userns)
+    invoke compare [--runs a,b] [--baseline DIR]
     invoke status
     invoke down
     invoke box.build
@@ -48,6 +49,17 @@ def up(c, scenario, box="", destroy="on-error"):
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy))
 
 
+@task(help={
+    "runs": "runs to compare, comma-separated run ids or paths (default: the latest run)",
+    "baseline": "a saved run (id or path; comma-separated for several): report every fact that "
+                "changed and exit 1 when any did",
+    "out": "folder for the reports (default: beside the run, or artifacts/compare/<id> for several)",
+})
+def compare(c, runs="", baseline="", out=""):
+    """Modes × machines side by side; reports in Markdown, HTML, JSON and JUnit XML."""
+    _exit(api.compare, runs or None, baseline or None, out or None)
+
+
 @task(auto_shortflags=False, help={
     "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
     "host-daemon": "also stop the host Docker daemon nslab started itself (never a system daemon)",
@@ -74,4 +86,4 @@ def box_build(c, box="", force=False):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, down, status, box)
+ns = Collection(up, compare, down, status, box)

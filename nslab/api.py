@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -135,6 +136,33 @@ def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bo
                 log(f"error: {exc}")
         else:
             log(f"[{machine.name}] kept running (--destroy {policy}); `invoke down` removes it")
+
+
+def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:
+    """Compares runs (default: the latest); with a baseline, exits 1 when any fact drifted."""
+    from . import compare as comparing
+    from .artifacts import new_run_id
+    from .reports import print_comparison, write_reports
+
+    specs = [r.strip() for r in (runs or "").split(",") if r.strip()]
+    run_paths = comparing.resolve_runs(specs, artifacts_dir())
+    baseline_paths = comparing.resolve_runs([b.strip() for b in baseline.split(",")], artifacts_dir()) \
+        if baseline else []
+    comparison = comparing.build(run_paths)
+    changes = comparing.drift(comparison, comparing.build(baseline_paths)) if baseline_paths else []
+    if out:
+        folder = Path(out)
+    elif len(run_paths) == 1:
+        folder = run_paths[0]          # beside the run it describes
+    else:
+        folder = artifacts_dir() / "compare" / new_run_id("compare")
+    print_comparison(console, comparison, changes)
+    for path in write_reports(comparison, changes, folder):
+        log(f"wrote {path}")
+    if baseline_paths:
+        log(f"drift against {', '.join(p.name for p in baseline_paths)}: "
+            f"{len(changes)} changed fact(s)" if changes else "no drift against the baseline")
+    return 1 if changes else 0
 
 
 def down(box_names: str | None = None, host_daemon: bool = False) -> int:

@@ -44,6 +44,14 @@ def userns_run(artifacts, docker_url):
 
 
 @pytest.fixture(scope="session")
+def workshop_run(userns_run):
+    """Lab B on the machine the userns lab left up."""
+    process = invoke("up", "scenario=workshop", "--destroy", "never")
+    run_path = (userns_run[1].parent / "latest").resolve()
+    return process, run_path, json.loads((run_path / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
 def machine(userns_run, docker_url):
     box = load_lab().box("debian12")
     machine = VagrantMachine(box, docker_url)

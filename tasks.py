@@ -2,6 +2,7 @@
 
     invoke up scenario=userns      (or: invoke up --scenario=userns)
     invoke compare [--runs a,b] [--baseline DIR]
+    invoke matrix --boxes debian11,debian12,debian13 --scenarios userns,workshop --jobs 3
     invoke status
     invoke down
     invoke box.build
@@ -50,6 +51,19 @@ def up(c, scenario, box="", destroy="on-error"):
 
 
 @task(help={
+    "boxes": "boxes, comma-separated (default: lab.yaml's default_boxes); boxes that cannot run "
+             "here are listed as not available, with the reason",
+    "scenarios": "labs, comma-separated (default: userns)",
+    "jobs": "cells running at once (default 3)",
+    "continue-on-failure": "keep starting cells after one failed (default: stop starting new ones)",
+    "destroy": "always (default) | never | passing | on-error: what happens to each cell's machine",
+})
+def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always"):
+    """Run labs on several boxes in parallel, each cell on a machine of its own; compare them all."""
+    _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy)
+
+
+@task(help={
     "runs": "runs to compare, comma-separated run ids or paths (default: the latest run)",
     "baseline": "a saved run (id or path; comma-separated for several): report every fact that "
                 "changed and exit 1 when any did",
@@ -86,4 +100,4 @@ def box_build(c, box="", force=False):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, compare, down, status, box)
+ns = Collection(up, compare, matrix, down, status, box)

@@ -1,33 +1,23 @@
 """What the Invoke tasks call: bring machines up, run labs, report, tear down."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from .artifacts import RunDir
 from .box import build_box
 from .connection import Remote
 from .daemon import config_style
-from .errors import ConfigError, MachineError, NslabError
+from .errors import ConfigError, MachineError
 from .hostdocker import ensure_host_docker, stop_own_daemon
 from .lab import Box, load_lab
-from .machines import VagrantMachine
+from .labrun import DESTROY_POLICIES, run_lab
+from .machines import VagrantMachine, instances, machine_states
 from .paths import artifacts_dir
 from .report import print_outcomes
-from .runner import MachineRun, StepOutcome
 from .scenario import load_scenario
 
-DESTROY_POLICIES = {
-    "on-error": "destroy only when the run broke (error, Ctrl-C); keep it after a completed run",
-    "always": "destroy after the run",
-    "never": "keep the machine whatever happens",
-    "passing": "destroy when every verdict passed; keep a failing machine to inspect",
-}
-
-# Piped output (CI logs, files) gets a table wide enough to read.
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
@@ -36,13 +26,18 @@ def log(text: str) -> None:
 
 
 def parse_boxes(text: str | None, lab) -> list[Box]:
-    names = [n.strip() for n in (text or "").split(",") if n.strip()] or list(lab.boxes)[:1]
+    names = [n.strip() for n in (text or "").split(",") if n.strip()] or lab.default_boxes[:1]
     return [lab.box(name) for name in names]
 
 
 def build(box_names: str | None = None, force: bool = False) -> list[dict]:
+    """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab) if box_names else list(lab.boxes.values())
+    boxes = parse_boxes(box_names, lab) if box_names else [b for b in lab.boxes.values() if b.built_here]
+    for box in boxes:
+        if not box.built_here:
+            raise ConfigError(f"box {box.name} comes from Vagrant Cloud ({box.vagrant_box}): "
+                              f"there is nothing to build")
     url = ensure_host_docker(log)
     return [build_box(box, url, force=force, log=log) for box in boxes]
 
@@ -54,88 +49,54 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     scenario = load_scenario(scenario_name)
     lab = load_lab()
     boxes = parse_boxes(box_names, lab)
-    styles = {box.name: config_style(box.config_style) for box in boxes}
-
-    started = time.monotonic()
+    for box in boxes:
+        reason = box.unavailable_reason()
+        if reason:
+            raise ConfigError(f"box {box.name} is not available here: {reason}")
     url = ensure_host_docker(log)
     for box in boxes:
         build_box(box, url, log=log)
-    run = RunDir.create(artifacts_dir(), scenario.name, destroy_policy=destroy,
-                        scenario_file=str(scenario.path))
-    log(f"run {run.run_id}: artifacts in {run.path}")
-    outcomes: list[StepOutcome] = []
-    machines: list[VagrantMachine] = []
-    status = "error"
     try:
-        for box in boxes:
-            machine = VagrantMachine(box, url, log_dir=run.path / box.name)
-            machines.append(machine)
-            outcomes += _run_on(machine, box, scenario, run, styles[box.name], lab.known_limits(box))
-        # Environment-limited steps are not failures of the lab, and not passes either.
-        judged_ok = {"pass", "environment-limited"}
-        status = "passed" if outcomes and all(o.status in judged_ok for o in outcomes) else "failed"
-        broke = any(o.status in ("error", "not-run") for o in outcomes)
+        result = run_lab(scenario, lab, boxes, destroy, url, log=log)
     except KeyboardInterrupt:
-        status, broke = "interrupted", True
-        log("interrupted: keeping the artifacts written so far")
-    except NslabError as exc:
-        status, broke = "error", True
-        run.manifest["error"] = str(exc)
-        log(f"error: {exc}")
-    finally:
-        run.manifest["seconds"] = round(time.monotonic() - started, 1)
-        run.finish(status)
-        if outcomes:
-            print_outcomes(console, outcomes, f"{scenario.name}: {scenario.title}")
-        _dispose(machines, destroy, status, broke)
-        log(f"run {run.run_id}: {status} ({run.manifest['seconds']}s); artifacts in {run.path}")
-    if status == "interrupted":
         return 130
-    return 0 if status == "passed" else 1
+    if result.outcomes:
+        print_outcomes(console, result.outcomes, f"{scenario.name}: {scenario.title}")
+    log(f"run {result.run_path.name}: {result.status} ({result.seconds}s); artifacts in {result.run_path}")
+    return result.exit_code
 
 
-def _run_on(machine: VagrantMachine, box: Box, scenario, run: RunDir, style,
-            known_limits) -> list[StepOutcome]:
-    record = run.machine(box.name)
-    record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
-                   "config_style": style.name, "lab_images": box.lab_images, "status": "starting"})
-    run.save_manifest()
-    log(f"[{box.name}] vagrant up ({box.provider})")
-    record["up_seconds"] = round(machine.up(log=log), 1)
-    endpoint = machine.ssh_endpoint()
-    # The key's path, never its content, goes into the artifacts.
-    record["ssh"] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
-                     "key_file": endpoint.key_file}
-    remote = Remote(endpoint).open()
+def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
+           continue_on_failure: bool = False, destroy: str = "always") -> int:
+    """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
+    from . import compare as comparing
+    from .matrix import Matrix
+    from .reports import print_comparison, write_reports
+
+    if destroy not in DESTROY_POLICIES:
+        raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: expected 1 or more")
+    lab = load_lab()
+    boxes = parse_boxes(box_names, lab) if box_names else [lab.box(n) for n in lab.default_boxes]
+    names = [n.strip() for n in (scenario_names or "userns").split(",") if n.strip()]
+    scenarios = [load_scenario(name) for name in names]
+    url = ensure_host_docker(log)
+    grid = Matrix(lab, boxes, scenarios, jobs, continue_on_failure, destroy, url, console)
     try:
-        version = remote.docker.version()
-        record.update({
-            "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
-            "kernel": remote.check("uname -r").strip(),
-            "docker_version": version.get("Version"),
-            "docker_api_version": version.get("ApiVersion"),
-            "status": "running",
-        })
-        run.save_manifest()
-        outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
-                              known_limits=known_limits, log=log).execute()
-        record["status"] = "done"
-        run.save_manifest()
-        return outcomes
-    finally:
-        remote.close()
-
-
-def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bool) -> None:
-    destroy = {"always": True, "never": False, "passing": status == "passed", "on-error": broke}[policy]
-    for machine in machines:
-        if destroy:
-            try:
-                machine.destroy(log=log)
-            except MachineError as exc:
-                log(f"error: {exc}")
-        else:
-            log(f"[{machine.name}] kept running (--destroy {policy}); `invoke down` removes it")
+        summary = grid.run()
+    except KeyboardInterrupt:
+        return 130
+    runs = [Path(c["run"]) for c in summary["cells"] if c["run"]]
+    if runs:
+        comparison = comparing.build(runs)
+        print_comparison(console, comparison, [])
+        for path in write_reports(comparison, [], grid.folder):
+            log(f"wrote {path}")
+    failed = [c for c in summary["cells"] if c["state"] not in ("passed", "not available here")]
+    log(f"matrix {summary['matrix_id']}: {len(summary['cells'])} cells, {len(failed)} not passed, "
+        f"{summary['seconds']}s with --jobs {jobs}; summary in {grid.folder / 'matrix.json'}")
+    return 1 if failed else 0
 
 
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:
@@ -166,20 +127,24 @@ def compare(runs: str | None = None, baseline: str | None = None, out: str | Non
 
 
 def down(box_names: str | None = None, host_daemon: bool = False) -> int:
+    """Destroys machines of every instance (the default one and any a matrix left)."""
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab) if box_names else list(lab.boxes.values())
+    wanted = {box.name for box in parse_boxes(box_names, lab)} if box_names else set(lab.boxes)
     url = ensure_host_docker(log)
     failures = 0
-    for box in boxes:
-        machine = VagrantMachine(box, url)
-        try:
-            if machine.status() == "not_created":
-                log(f"[{box.name}] not created")
+    for instance in instances():
+        for name, state in machine_states(url, instance).items():
+            if name not in wanted or state == "not_created":
                 continue
-            machine.destroy(log=log)
-        except MachineError as exc:
-            failures += 1
-            log(f"error: {exc}")
+            try:
+                VagrantMachine(lab.box(name), url, instance=instance).destroy(log=log)
+            except MachineError as exc:
+                failures += 1
+                log(f"error: {exc}")
+        if not instance.is_default and instance.dotfile_path.exists():
+            VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
+    if not failures:
+        log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
     if host_daemon and stop_own_daemon():
         log("host docker: nslab's own daemon stopped")
     return 1 if failures else 0
@@ -189,22 +154,31 @@ def status() -> int:
     lab = load_lab()
     url = ensure_host_docker(log)
     table = Table(title="nslab machines")
-    for column in ("machine", "distro", "provider", "state", "ssh", "docker", "daemon mode"):
-        table.add_column(column)
-    for box in lab.boxes.values():
-        machine = VagrantMachine(box, url)
-        state = machine.status()
-        ssh = docker_version = mode = "-"
-        if state == "running":
-            endpoint = machine.ssh_endpoint()
-            ssh = f"{endpoint.user}@{endpoint.host}:{endpoint.port}"
-            remote = Remote(endpoint).open(attempts_until=10)
-            try:
-                docker_version = remote.docker.version().get("Version", "?")
-                mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
-            finally:
-                remote.close()
-        table.add_row(box.name, box.distro, box.provider, state, ssh, docker_version, mode)
+    for column in ("machine", "instance", "distro", "provider", "config style", "state", "ssh",
+                   "docker", "daemon mode"):
+        table.add_column(column, overflow="fold")
+    for instance in instances():
+        states = machine_states(url, instance)
+        for box in lab.boxes.values():
+            state = states.get(box.name, "not_created")
+            if not instance.is_default and state == "not_created":
+                continue
+            reason = box.unavailable_reason()
+            ssh = docker_version = mode = "-"
+            if reason:
+                state = f"not available here: {reason}"
+            elif state == "running":
+                machine = VagrantMachine(box, url, instance=instance)
+                endpoint = machine.ssh_endpoint()
+                ssh = f"{endpoint.user}@{endpoint.host}:{endpoint.port}"
+                remote = Remote(endpoint).open(attempts_until=10)
+                try:
+                    docker_version = remote.docker.version().get("Version", "?")
+                    mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
+                finally:
+                    remote.close()
+            table.add_row(box.name, instance.name, box.distro, box.provider, box.config_style, state, ssh,
+                          docker_version, mode)
     console.print(table)
     return 0
 

@@ -113,15 +113,21 @@ class Comparison:
 
 
 def resolve_runs(specs: list[str], artifacts: Path) -> list[Path]:
-    """Run ids, run directories, or 'latest', to run directories holding a manifest."""
-    paths = []
+    """Run ids, run directories, folders of runs, or 'latest', to run directories holding a manifest."""
+    paths: list[Path] = []
     for spec in specs or ["latest"]:
         candidate = Path(spec)
-        if not (candidate / MANIFEST).exists():
+        if not (candidate / MANIFEST).exists() and not candidate.is_dir():
             candidate = artifacts / spec
-        if not (candidate / MANIFEST).exists():
+        if (candidate / MANIFEST).exists():
+            found = [candidate]
+        elif candidate.is_dir():   # a folder of runs, e.g. a CI job's downloaded artifacts
+            found = sorted(p.parent for p in candidate.glob(f"*/{MANIFEST}") if not p.parent.is_symlink())
+        else:
+            found = []
+        if not found:
             raise ConfigError(f"--runs: '{spec}' is not a run (no {MANIFEST} there or under {artifacts})")
-        paths.append(candidate.resolve())
+        paths += [p.resolve() for p in found if p.resolve() not in paths]
     return paths
 
 

@@ -55,6 +55,8 @@ class ConfigStyle(ABC):
     """How one kind of machine persists daemon options and restarts its daemon."""
 
     name: str
+    #: Where the options live, for messages.
+    location: str
 
     @abstractmethod
     def read(self, remote: Remote) -> dict | None:
@@ -68,24 +70,99 @@ class ConfigStyle(ABC):
     def restart(self, remote: Remote) -> None:
         ...
 
+    @abstractmethod
+    def other_places(self, remote: Remote) -> dict[str, dict]:
+        """Options persisted elsewhere on the machine, by place: the daemon refuses a key set twice."""
+
     def daemon_log(self, remote: Remote) -> str:
         return remote.run("journalctl -u docker --no-pager -n 60", sudo=True).output
 
+    def conflicts(self, remote: Remote, options: dict) -> list[str]:
+        """Keys that would be set both here and in another place, which stops dockerd from starting."""
+        found = []
+        for place, persisted in self.other_places(remote).items():
+            for key in sorted(set(options) & set(persisted or {})):
+                found.append(f"'{key}' is set both in {place} and in {self.location}")
+        return found
+
+
+# Flags nslab writes, and the daemon.json keys they stand for.
+FLAGS = {"insecure-registries": "--insecure-registry", "userns-remap": "--userns-remap"}
+KEYS = {flag: key for key, flag in FLAGS.items()}
+
+
+def options_to_flags(options: dict) -> list[str]:
+    flags = []
+    for key, value in sorted(options.items()):
+        for item in value if isinstance(value, list) else [value]:
+            flags.append(f"{FLAGS[key]}={item}")
+    return flags
+
+
+def flags_to_options(words: list[str]) -> dict:
+    """The daemon.json equivalent of the known flags among words (others are ignored)."""
+    options: dict = {}
+    pending = None
+    for word in words:
+        if pending:
+            _add_option(options, pending, word)
+            pending = None
+            continue
+        flag, _, value = word.partition("=")
+        if flag in KEYS:
+            if value:
+                _add_option(options, KEYS[flag], value)
+            else:
+                pending = KEYS[flag]
+    return options
+
+
+def _add_option(options: dict, key: str, value: str) -> None:
+    if key == "insecure-registries":
+        options.setdefault(key, []).append(value)
+    else:
+        options[key] = value
+
+
+def _read_daemon_json(remote: Remote) -> dict | None:
+    text = remote.read_file(DaemonJsonStyle.path, sudo=True)
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DaemonError(f"{DaemonJsonStyle.path} on the machine is not JSON: {exc}") from None
+
+
+def _shell_assignment(text: str | None, variable: str) -> list[str]:
+    """The words of VARIABLE="..." in a shell file (the last assignment wins)."""
+    words: list[str] = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line.startswith(f"{variable}="):
+            try:
+                # First the shell's quoting of the value, then the words inside it.
+                words = shlex.split(" ".join(shlex.split(line[len(variable) + 1:])))
+            except ValueError:
+                words = []
+    return words
+
+
+def _replace_assignment(text: str | None, variable: str, words: list[str]) -> str:
+    kept = [line for line in (text or "").splitlines() if not line.strip().startswith(f"{variable}=")]
+    kept.append(f'{variable}="{" ".join(words)}"')
+    return "\n".join(kept) + "\n"
+
 
 class DaemonJsonStyle(ConfigStyle):
-    """/etc/docker/daemon.json, restarted by systemd."""
+    """/etc/docker/daemon.json, restarted by systemd (modern Docker everywhere)."""
 
     name = "daemon-json"
     path = "/etc/docker/daemon.json"
+    location = path
 
     def read(self, remote: Remote) -> dict | None:
-        text = remote.read_file(self.path, sudo=True)
-        if text is None or not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DaemonError(f"{self.path} on the machine is not JSON: {exc}") from None
+        return _read_daemon_json(remote)
 
     def write(self, remote: Remote, options: dict | None) -> None:
         if options is None:
@@ -94,12 +171,113 @@ class DaemonJsonStyle(ConfigStyle):
             remote.write_file(self.path, json.dumps(options, indent=2, sort_keys=True) + "\n")
 
     def restart(self, remote: Remote) -> None:
-        # docker.service has a start limit; a lab restarts it often.
-        remote.run("systemctl reset-failed docker.service docker.socket", sudo=True)
-        remote.run("systemctl restart docker.service", sudo=True, timeout=180)
+        _systemctl_restart(remote)
+
+    def other_places(self, remote: Remote) -> dict[str, dict]:
+        places = {}
+        unit = remote.run("systemctl cat docker.service", sudo=True).stdout
+        exec_start = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+        if exec_start:
+            places["the docker.service command line"] = flags_to_options(shlex.split(exec_start[-1][10:]))
+        if "$DOCKER_OPTS" in unit or "${DOCKER_OPTS}" in unit:
+            opts = _shell_assignment(remote.read_file(DockerOptsStyle.path), "DOCKER_OPTS")
+            places[f"DOCKER_OPTS in {DockerOptsStyle.path}"] = flags_to_options(opts)
+        return places
 
 
-CONFIG_STYLES: dict[str, type[ConfigStyle]] = {DaemonJsonStyle.name: DaemonJsonStyle}
+def _systemctl_restart(remote: Remote) -> None:
+    # docker.service has a start limit; a lab restarts it often.
+    remote.run("systemctl reset-failed docker.service docker.socket", sudo=True)
+    remote.run("systemctl restart docker.service", sudo=True, timeout=180)
+
+
+class SystemdDropInStyle(ConfigStyle):
+    """A drop-in that resets ExecStart= and starts dockerd with the mode's flags."""
+
+    name = "systemd-dropin"
+    path = "/etc/systemd/system/docker.service.d/nslab-mode.conf"
+    location = f"the drop-in {path}"
+
+    def _base_command(self, remote: Remote) -> str:
+        fragment = remote.check("systemctl show -p FragmentPath --value docker.service").strip()
+        unit = remote.read_file(fragment) or ""
+        line = next((l for l in unit.splitlines() if l.startswith("ExecStart=")), None)
+        if line is None:
+            raise DaemonError(f"no ExecStart= in {fragment}")
+        # Options come from the drop-in only, so DOCKER_OPTS cannot set a key twice.
+        return " ".join(w for w in line[len("ExecStart="):].split() if "DOCKER_OPTS" not in w)
+
+    def read(self, remote: Remote) -> dict | None:
+        text = remote.read_file(self.path)
+        if text is None:
+            return None
+        lines = [l for l in text.splitlines() if l.startswith("ExecStart=") and l != "ExecStart="]
+        return flags_to_options(shlex.split(lines[-1][len("ExecStart="):])) if lines else None
+
+    def write(self, remote: Remote, options: dict | None) -> None:
+        if options is None:
+            remote.check(f"rm -f {self.path}", sudo=True)
+        else:
+            command = self._base_command(remote) + " " + " ".join(options_to_flags(options))
+            remote.check(f"mkdir -p {shlex.quote(self.path.rsplit('/', 1)[0])}", sudo=True)
+            remote.write_file(self.path, f"# Written by nslab: the daemon mode's flags.\n"
+                                         f"[Service]\nExecStart=\nExecStart={command}\n")
+        remote.check("systemctl daemon-reload", sudo=True)
+
+    def restart(self, remote: Remote) -> None:
+        _systemctl_restart(remote)
+
+    def other_places(self, remote: Remote) -> dict[str, dict]:
+        return {DaemonJsonStyle.path: _read_daemon_json(remote) or {}}
+
+
+class DockerOptsStyle(ConfigStyle):
+    """DOCKER_OPTS in /etc/default/docker, read by the sysvinit (or upstart) script.
+
+    Ubuntu 16.04's systemd unit ignores this file: there use daemon-json or
+    systemd-dropin. Debian's units read it, but nslab uses it where sysvinit runs.
+    """
+
+    name = "docker-opts"
+    path = "/etc/default/docker"
+    location = f"DOCKER_OPTS in {path}"
+    variable = "DOCKER_OPTS"
+    init_script = "/etc/init.d/docker"
+    log_path = "/var/log/docker.log"
+
+    def read(self, remote: Remote) -> dict | None:
+        text = remote.read_file(self.path)
+        words = _shell_assignment(text, self.variable)
+        return flags_to_options(words) if words else None
+
+    def write(self, remote: Remote, options: dict | None) -> None:
+        text = remote.read_file(self.path)
+        words = options_to_flags(options) if options else []
+        remote.write_file(self.path, _replace_assignment(text, self.variable, words))
+
+    def restart(self, remote: Remote) -> None:
+        # The script returns before the daemon is ready; apply_mode polls for that.
+        remote.run(f"{self.init_script} restart", sudo=True, timeout=180)
+
+    def daemon_log(self, remote: Remote) -> str:
+        return remote.run(f"tail -n 60 {self.log_path}", sudo=True).output
+
+    def other_places(self, remote: Remote) -> dict[str, dict]:
+        return {DaemonJsonStyle.path: _read_daemon_json(remote) or {}}
+
+
+class Boot2dockerProfileStyle(DockerOptsStyle):
+    """EXTRA_ARGS in /var/lib/boot2docker/profile, sourced by boot2docker's /etc/init.d/docker."""
+
+    name = "b2d-profile"
+    path = "/var/lib/boot2docker/profile"
+    location = f"EXTRA_ARGS in {path}"
+    variable = "EXTRA_ARGS"
+
+
+CONFIG_STYLES: dict[str, type[ConfigStyle]] = {
+    style.name: style for style in (DaemonJsonStyle, SystemdDropInStyle, DockerOptsStyle, Boot2dockerProfileStyle)
+}
 
 
 def config_style(name: str) -> ConfigStyle:
@@ -151,6 +329,10 @@ def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) 
     if mode.creates_own_user:
         ensure_remap_user(remote, mode, log)
     wanted = mode.daemon_options()
+    conflicts = style.conflicts(remote, wanted)
+    if conflicts:
+        raise DaemonError(f"mode '{mode.name}' refused before restart: {'; '.join(conflicts)} "
+                          f"(dockerd would not start)")
     previous = style.read(remote)
     changed = previous != wanted or not _daemon_agrees(remote, mode)
     if changed:

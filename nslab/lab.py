@@ -1,13 +1,15 @@
 """lab.yaml: the boxes nslab can bring up, shared with the Vagrantfile."""
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError
-from .paths import PROJECT_ROOT
+from .paths import PROJECT_ROOT, state_dir
 from .yamlfile import YamlDoc
 
 
@@ -16,12 +18,35 @@ class Box(BaseModel):
 
     name: str = ""
     distro: str
-    provider: Literal["docker"]
-    suite: str
-    mirror: str
-    image: str
-    config_style: Literal["daemon-json"] = "daemon-json"
+    provider: Literal["docker", "virtualbox", "libvirt"]
+    config_style: Literal["daemon-json", "systemd-dropin", "docker-opts", "b2d-profile"] = "daemon-json"
     lab_images: Literal["offline", "pull"] = "offline"
+    # Boxes nslab builds (provider docker): from Debian packages.
+    suite: str | None = None
+    mirror: str | None = None
+    image: str | None = None
+    init: Literal["systemd", "sysvinit"] = "systemd"
+    layout: Literal["debian", "boot2docker"] = "debian"
+    # Boxes from Vagrant Cloud (need downloads and their provider).
+    vagrant_box: str | None = None
+    note: str = ""
+
+    @property
+    def built_here(self) -> bool:
+        return self.provider == "docker"
+
+    def unavailable_reason(self) -> str | None:
+        """Why this box cannot run on this machine, or None when it can."""
+        if self.built_here:
+            return None
+        tool = {"virtualbox": "VBoxManage", "libvirt": "virsh"}[self.provider]
+        if not shutil.which(tool):
+            return f"needs the {self.provider} provider ({tool} not found)"
+        stored = state_dir() / "vagrant.d" / "boxes" / self.vagrant_box.replace("/", "-VAGRANTSLASH-")
+        if not stored.exists() and os.environ.get("NSLAB_ALLOW_DOWNLOADS") != "1":
+            return (f"needs the box {self.vagrant_box} from Vagrant Cloud: add it, or set "
+                    f"NSLAB_ALLOW_DOWNLOADS=1 where downloads are possible")
+        return None
 
 
 class KnownLimit(BaseModel):
@@ -50,9 +75,11 @@ class Lab(BaseModel):
 
     boxes: dict[str, Box]
     providers: Providers
+    default_boxes: list[str]
 
     def known_limits(self, box: Box) -> list[KnownLimit]:
-        return getattr(self.providers, box.provider).known_limits
+        provider = getattr(self.providers, box.provider, None)
+        return provider.known_limits if provider else []
 
     def box(self, name: str) -> Box:
         if name not in self.boxes:
@@ -65,4 +92,11 @@ def load_lab(path: Path | None = None) -> Lab:
     lab = doc.validate(Lab)
     for name, box in lab.boxes.items():
         box.name = name
+        if box.built_here and not (box.suite and box.mirror and box.image):
+            raise doc.error(("boxes", name), "a box built here needs suite, mirror and image")
+        if not box.built_here and not box.vagrant_box:
+            raise doc.error(("boxes", name), f"a {box.provider} box needs vagrant_box")
+    for position, name in enumerate(lab.default_boxes):
+        if name not in lab.boxes:
+            raise doc.error(("default_boxes", position), f"unknown box '{name}'")
     return lab

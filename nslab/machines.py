@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -50,8 +53,65 @@ class Machine(ABC):
         ...
 
 
-def vagrant_env(docker_url: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Instance:
+    """A set of machines of the one Vagrantfile with Vagrant state, container
+    names and SSH port of its own, so runs at once never clash. The default
+    instance uses the project's .vagrant, as plain `vagrant` commands do."""
+    name: str = "default"
+    ssh_port: int | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == "default"
+
+    @property
+    def prefix(self) -> str:
+        return "nslab" if self.is_default else f"nslab-{self.name}"
+
+    @property
+    def dotfile_path(self) -> Path | None:
+        return None if self.is_default else state_dir() / "instances" / self.name
+
+    def env(self) -> dict[str, str]:
+        env = {"NSLAB_MACHINE_PREFIX": self.prefix}
+        if self.dotfile_path is not None:
+            self.dotfile_path.mkdir(parents=True, exist_ok=True)
+            env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_path)
+        if self.ssh_port is not None:
+            env["NSLAB_SSH_PORT"] = str(self.ssh_port)
+        return env
+
+
+DEFAULT_INSTANCE = Instance()
+
+
+def instances() -> list[Instance]:
+    """The default instance and every other one whose Vagrant state still exists."""
+    folder = state_dir() / "instances"
+    others = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    return [DEFAULT_INSTANCE] + [Instance(name) for name in others]
+
+
+_ports_given: set[int] = set()
+_ports_lock = threading.Lock()
+
+
+def free_loopback_port() -> int:
+    """A port free on 127.0.0.1 now and not handed to another machine of this process."""
+    with _ports_lock:
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            if port not in _ports_given:
+                _ports_given.add(port)
+                return port
+
+
+def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(instance.env())
     env.update({
         "DOCKER_HOST": docker_url,
         "VAGRANT_HOME": str(state_dir() / "vagrant.d"),
@@ -66,13 +126,15 @@ def vagrant_env(docker_url: str) -> dict[str, str]:
 class VagrantMachine(Machine):
     """A machine of the project's Vagrantfile, driven by python-vagrant."""
 
-    def __init__(self, box: Box, docker_url: str, log_dir: Path | None = None):
+    def __init__(self, box: Box, docker_url: str, log_dir: Path | None = None,
+                 instance: Instance = DEFAULT_INSTANCE):
         super().__init__(box)
-        self.log_dir = log_dir or state_dir() / "logs"
+        self.instance = instance
+        self.log_dir = log_dir or state_dir() / "logs" / instance.name
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._stderr_path = self.log_dir / f"vagrant-{box.name}.err"
         self._vagrant = vagrant.Vagrant(
-            root=str(PROJECT_ROOT), env=vagrant_env(docker_url),
+            root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance),
             err_cm=vagrant.make_file_cm(str(self._stderr_path), mode="w"),
         )
 
@@ -113,6 +175,13 @@ class VagrantMachine(Machine):
         except subprocess.CalledProcessError:
             raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
         log(f"vagrant: {self.name} destroyed")
+        self.forget_instance()
+
+    def forget_instance(self) -> None:
+        """Drops an instance's Vagrant state once none of its machines exists."""
+        folder = self.instance.dotfile_path
+        if folder is not None and not any((folder / "machines").glob("*/*/id")):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _last_error(self) -> str:
         try:
@@ -120,3 +189,12 @@ class VagrantMachine(Machine):
         except OSError:
             return "no error output"
         return " ".join(lines[-3:])[-400:] or "no error output"
+
+
+def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
+    """State of every machine of an instance, from one `vagrant status`."""
+    runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))
+    try:
+        return {status.name: status.state for status in runner.status()}
+    except subprocess.CalledProcessError as exc:
+        raise MachineError(f"vagrant status failed (instance {instance.name}, status {exc.returncode})") from None

@@ -1,15 +1,23 @@
 #!/bin/sh
 # Builds the root filesystem of a lab machine from Debian packages only.
-#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY
-# The result is a systemd machine with sshd, sudo and a Docker daemon, reached
-# as user "vagrant" with Vagrant's well-known key, like a public Vagrant box.
+#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY [INIT [LAYOUT]]
+# INIT: systemd (default) or sysvinit. LAYOUT: debian (default) or boot2docker,
+# a stand-in with boot2docker's daemon layout (profile + init script, baked
+# dockremap range) on a Debian base.
+# The result is a machine with sshd, sudo and a Docker daemon, reached as user
+# "vagrant" with Vagrant's well-known key, like a public Vagrant box.
 # Everything this file does is part of the box recipe: editing it changes the
 # recipe hash and makes nslab rebuild the box.
 set -eu
-suite=$1 mirror=$2 rootfs=$3 pubkey=$4
+suite=$1 mirror=$2 rootfs=$3 pubkey=$4 init=${5:-systemd} layout=${6:-debian}
 here=$(cd "$(dirname "$0")" && pwd)
 
-packages=systemd,systemd-sysv,openssh-server,sudo,docker.io,docker-registry,busybox-static,iproute2,procps,iptables,passwd,ca-certificates
+packages=openssh-server,sudo,docker.io,docker-registry,busybox-static,iproute2,procps,iptables,passwd,ca-certificates
+case $init in
+  systemd) packages="systemd,systemd-sysv,$packages" ;;
+  sysvinit) packages="sysvinit-core,$packages" ;;
+  *) echo "build-rootfs.sh: unknown init '$init'" >&2; exit 2 ;;
+esac
 
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 
@@ -30,23 +38,41 @@ printf 'UseDNS no\nPasswordAuthentication no\n' > "$rootfs/etc/ssh/sshd_config.d
 
 install -m 0755 "$here/nslab-init" "$rootfs/usr/local/sbin/nslab-init"
 
-# The host's hard limit on open files is below what Debian's units ask for;
-# systemd would refuse to start them (status 205/LIMITS).
-for unit in docker containerd; do
-  install -d "$rootfs/etc/systemd/system/$unit.service.d"
-  printf '[Service]\nLimitNOFILE=16384\n' > "$rootfs/etc/systemd/system/$unit.service.d/nslab-limits.conf"
-done
+if [ "$init" = systemd ]; then
+  # The host's hard limit on open files is below what Debian's units ask for;
+  # systemd would refuse to start them (status 205/LIMITS).
+  for unit in docker containerd; do
+    install -d "$rootfs/etc/systemd/system/$unit.service.d"
+    printf '[Service]\nLimitNOFILE=16384\n' > "$rootfs/etc/systemd/system/$unit.service.d/nslab-limits.conf"
+  done
+  # Units that have nothing to do in a container, and Debian's own registry
+  # service, which would take port 5000 from the lab's registry container.
+  for unit in docker-registry.service systemd-logind.service getty@tty1.service \
+              console-getty.service systemd-udevd.service systemd-remount-fs.service \
+              sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
+              apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+  done
+  in_root 'systemctl set-default multi-user.target >/dev/null 2>&1'
+else
+  # No consoles in a container: gettys would respawn forever.
+  sed -i '/getty/d' "$rootfs/etc/inittab"
+  in_root 'update-rc.d docker-registry disable >/dev/null 2>&1 || true'
+  # The init script's `ulimit -n 1048576` is above the host's hard limit.
+  sed -i 's/ulimit -n 1048576/ulimit -n 16384/' "$rootfs/etc/init.d/docker"
+fi
 
-# Units that have nothing to do in a container, and Debian's own registry
-# service, which would take port 5000 from the lab's registry container.
-for unit in docker-registry.service systemd-logind.service getty@tty1.service \
-            console-getty.service systemd-udevd.service systemd-remount-fs.service \
-            sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
-            apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
-  ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
-done
-in_root 'systemctl set-default multi-user.target >/dev/null 2>&1'
+if [ "$layout" = boot2docker ]; then
+  # boot2docker keeps daemon arguments in this profile, sourced by its init
+  # script, and ships dockremap with the range 165536:65536.
+  install -d "$rootfs/var/lib/boot2docker"
+  printf 'EXTRA_ARGS=""\n' > "$rootfs/var/lib/boot2docker/profile"
+  install -m 0755 "$here/boot2docker-docker.init" "$rootfs/etc/init.d/docker"
+  in_root 'useradd --system --no-create-home --shell /bin/false dockremap'
+  printf 'dockremap:165536:65536\n' >> "$rootfs/etc/subuid"
+  printf 'dockremap:165536:65536\n' >> "$rootfs/etc/subgid"
+fi
 
 # Smaller box: no package lists or caches are needed inside a machine.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
-echo "nslab-box $suite" > "$rootfs/etc/nslab-box"
+echo "nslab-box $suite $init $layout" > "$rootfs/etc/nslab-box"

@@ -1,0 +1,117 @@
+"""One lab run: machines up, the scenario on each, the run directory, machines disposed of."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .artifacts import RunDir
+from .connection import Remote
+from .daemon import config_style
+from .errors import MachineError, NslabError
+from .lab import Box, Lab
+from .machines import DEFAULT_INSTANCE, Instance, VagrantMachine
+from .paths import artifacts_dir
+from .runner import MachineRun, StepOutcome
+from .scenario import Scenario
+
+DESTROY_POLICIES = {
+    "on-error": "destroy only when the run broke (error, Ctrl-C); keep it after a completed run",
+    "always": "destroy after the run",
+    "never": "keep the machine whatever happens",
+    "passing": "destroy when every verdict passed; keep a failing machine to inspect",
+}
+# Environment-limited steps are not failures of the lab, and not passes either.
+JUDGED_OK = {"pass", "environment-limited"}
+
+
+@dataclass
+class LabResult:
+    run_path: Path
+    status: str
+    seconds: float
+    outcomes: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return 130
+        return 0 if self.status == "passed" else 1
+
+
+def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker_url: str,
+            instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None) -> LabResult:
+    """Runs the scenario on each box in turn; artifacts and manifest are kept whatever happens."""
+    started = time.monotonic()
+    run = RunDir.create(artifacts_dir(), scenario.name, destroy_policy=destroy,
+                        scenario_file=str(scenario.path), instance=instance.name, **(extra_manifest or {}))
+    log(f"run {run.run_id}: artifacts in {run.path}")
+    outcomes: list[StepOutcome] = []
+    machines: list[VagrantMachine] = []
+    status, broke = "error", True
+    try:
+        for box in boxes:
+            machine = VagrantMachine(box, docker_url, log_dir=run.path / box.name, instance=instance)
+            machines.append(machine)
+            outcomes += _run_on(machine, box, scenario, run, lab, log)
+        status = "passed" if outcomes and all(o.status in JUDGED_OK for o in outcomes) else "failed"
+        broke = any(o.status in ("error", "not-run") for o in outcomes)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        log("interrupted: keeping the artifacts written so far")
+        raise
+    except NslabError as exc:
+        run.manifest["error"] = str(exc)
+        log(f"error: {exc}")
+    finally:
+        seconds = round(time.monotonic() - started, 1)
+        run.manifest["seconds"] = seconds
+        run.finish(status)
+        _dispose(machines, destroy, status, broke, log)
+    return LabResult(run.path, status, seconds, outcomes)
+
+
+def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
+            log) -> list[StepOutcome]:
+    style = config_style(box.config_style)
+    record = run.machine(box.name)
+    record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
+                   "config_style": style.name, "lab_images": box.lab_images, "status": "starting",
+                   "container": f"{machine.instance.prefix}-{box.name}"})
+    run.save_manifest()
+    log(f"[{box.name}] vagrant up ({box.provider})")
+    record["up_seconds"] = round(machine.up(log=log), 1)
+    endpoint = machine.ssh_endpoint()
+    # The key's path, never its content, goes into the artifacts.
+    record["ssh"] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
+                     "key_file": endpoint.key_file}
+    remote = Remote(endpoint).open()
+    try:
+        version = remote.docker.version()
+        record.update({
+            "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
+            "kernel": remote.check("uname -r").strip(),
+            "docker_version": version.get("Version"),
+            "docker_api_version": version.get("ApiVersion"),
+            "status": "running",
+        })
+        run.save_manifest()
+        outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
+                              known_limits=lab.known_limits(box), log=log).execute()
+        record["status"] = "done"
+        run.save_manifest()
+        return outcomes
+    finally:
+        remote.close()
+
+
+def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bool, log) -> None:
+    destroy = {"always": True, "never": False, "passing": status == "passed", "on-error": broke}[policy]
+    for machine in machines:
+        if destroy:
+            try:
+                machine.destroy(log=log)
+            except MachineError as exc:
+                log(f"error: {exc}")
+        else:
+            log(f"[{machine.name}] kept running (--destroy {policy}); `invoke down` removes it")

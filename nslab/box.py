@@ -35,7 +35,7 @@ def vagrant_public_key() -> Path:
 def recipe_hash(box: Box) -> str:
     """Changes whenever anything that goes into the box changes."""
     digest = hashlib.sha256()
-    for part in (box.suite, box.mirror, box.provider, box.init, box.layout):
+    for part in (box.suite, box.mirror, box.provider, box.init, box.layout, ",".join(box.extra_packages)):
         digest.update(part.encode() + b"\0")
     for path in sorted((provision_dir() / BOX_DIR).iterdir()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -76,7 +76,8 @@ def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict
     try:
         with open(log_path, "wb") as out:
             _run([str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, box.mirror,
-                  str(rootfs), str(vagrant_public_key()), box.init, box.layout], out, log_path)
+                  str(rootfs), str(vagrant_public_key()), box.init, box.layout,
+                  ",".join(box.extra_packages)], out, log_path)
             log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; importing")
             changes = [
                 'CMD ["/usr/local/sbin/nslab-init"]',

@@ -199,7 +199,7 @@ class SystemdDropInStyle(ConfigStyle):
     location = f"the drop-in {path}"
 
     def _base_command(self, remote: Remote) -> str:
-        fragment = remote.check("systemctl show -p FragmentPath --value docker.service").strip()
+        fragment = remote.check("systemctl show -p FragmentPath --value docker.service", sudo=True).strip()
         unit = remote.read_file(fragment) or ""
         line = next((l for l in unit.splitlines() if l.startswith("ExecStart=")), None)
         if line is None:

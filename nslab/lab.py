@@ -27,6 +27,7 @@ class Box(BaseModel):
     image: str | None = None
     init: Literal["systemd", "sysvinit"] = "systemd"
     layout: Literal["debian", "boot2docker"] = "debian"
+    extra_packages: list[str] = []
     # Boxes from Vagrant Cloud (need downloads and their provider).
     vagrant_box: str | None = None
     note: str = ""

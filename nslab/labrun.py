@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifacts import RunDir
 from .connection import Remote
-from .daemon import config_style
+from .daemon import config_style, wait_ready
 from .errors import MachineError, NslabError
 from .lab import Box, Lab
 from .machines import DEFAULT_INSTANCE, Instance, VagrantMachine
@@ -63,6 +64,10 @@ def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker
     except NslabError as exc:
         run.manifest["error"] = str(exc)
         log(f"error: {exc}")
+    except Exception as exc:  # a defect or an unforeseen failure: still keep the run and dispose
+        run.manifest["error"] = f"unexpected {type(exc).__name__}: {exc}"
+        run.write("traceback.txt", traceback.format_exc())
+        log(f"error: unexpected {type(exc).__name__}: {exc} (traceback in {run.path / 'traceback.txt'})")
     finally:
         seconds = round(time.monotonic() - started, 1)
         run.manifest["seconds"] = seconds
@@ -87,6 +92,8 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
                      "key_file": endpoint.key_file}
     remote = Remote(endpoint).open()
     try:
+        # sshd answers before the box's init has started dockerd.
+        wait_ready(remote, timeout=120)
         version = remote.docker.version()
         record.update({
             "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the root filesystem of a lab machine from Debian packages only.
-#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY [INIT [LAYOUT]]
+#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY [INIT [LAYOUT [EXTRA_PACKAGES]]]
 # INIT: systemd (default) or sysvinit. LAYOUT: debian (default) or boot2docker,
 # a stand-in with boot2docker's daemon layout (profile + init script, baked
 # dockremap range) on a Debian base.
@@ -9,7 +9,7 @@
 # Everything this file does is part of the box recipe: editing it changes the
 # recipe hash and makes nslab rebuild the box.
 set -eu
-suite=$1 mirror=$2 rootfs=$3 pubkey=$4 init=${5:-systemd} layout=${6:-debian}
+suite=$1 mirror=$2 rootfs=$3 pubkey=$4 init=${5:-systemd} layout=${6:-debian} extra=${7:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages=openssh-server,sudo,docker.io,docker-registry,busybox-static,iproute2,procps,iptables,passwd,ca-certificates
@@ -18,6 +18,7 @@ case $init in
   sysvinit) packages="sysvinit-core,$packages" ;;
   *) echo "build-rootfs.sh: unknown init '$init'" >&2; exit 2 ;;
 esac
+[ -n "$extra" ] && packages="$packages,$extra"
 
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 
@@ -58,8 +59,10 @@ else
   # No consoles in a container: gettys would respawn forever.
   sed -i '/getty/d' "$rootfs/etc/inittab"
   in_root 'update-rc.d docker-registry disable >/dev/null 2>&1 || true'
-  # The init script's `ulimit -n 1048576` is above the host's hard limit.
-  sed -i 's/ulimit -n 1048576/ulimit -n 16384/' "$rootfs/etc/init.d/docker"
+  # The init script's limits are above the host's hard limits, and it stops at
+  # the first ulimit that fails.
+  sed -i -e 's/ulimit -n 1048576/ulimit -n 16384/' \
+         -e 's/^\([[:space:]]*\)ulimit \(.*\)$/\1ulimit \2 2>\/dev\/null || true/' "$rootfs/etc/init.d/docker"
 fi
 
 if [ "$layout" = boot2docker ]; then

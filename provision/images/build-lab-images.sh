@@ -7,6 +7,10 @@
 # Stands in for `docker pull alpine / hello-world / registry:2` where no
 # registry can be reached; nslab pulls the real images where one can.
 set -eu
+# Modes as in the real images, whatever the session's umask (Debian 13 gives
+# SSH sessions 002, which would make /var/lib/registry group-writable, and a
+# `-u 1000` container runs with group 0).
+umask 022
 prefix=$1 recipe=$2; shift 2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

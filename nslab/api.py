@@ -155,8 +155,9 @@ def status() -> int:
     url = ensure_host_docker(log)
     table = Table(title="nslab machines")
     for column in ("machine", "instance", "distro", "provider", "config style", "state", "ssh",
-                   "docker", "daemon mode"):
+                   "docker"):
         table.add_column(column, overflow="fold")
+    table.add_column("daemon mode", no_wrap=True)
     for instance in instances():
         states = machine_states(url, instance)
         for box in lab.boxes.values():

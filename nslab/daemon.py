@@ -10,7 +10,7 @@ import json
 import shlex
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .connection import Remote
 from .errors import ConfigError, DaemonError
@@ -55,7 +55,8 @@ class ConfigStyle(ABC):
     """How one kind of machine persists daemon options and restarts its daemon."""
 
     name: str
-    #: Where the options live, for messages.
+    #: The file that holds the options, and a description of where, for messages.
+    path: str
     location: str
 
     @abstractmethod
@@ -300,7 +301,8 @@ class ModeState:
     remap_uid: SubIdRange | None = None
     remap_gid: SubIdRange | None = None
     daemon_log: str = ""
-    notes: list[str] = field(default_factory=list)
+    persisted: str = ""
+    dockerd_command: str = ""
 
     @property
     def expected_data_root(self) -> str:
@@ -310,6 +312,7 @@ class ModeState:
 
     def facts(self) -> dict:
         return {
+            "dockerd_command": self.dockerd_command,
             "mode": self.mode.name,
             "userns_remap": self.mode.userns_remap,
             "remap_user": self.mode.remap_user,
@@ -340,7 +343,7 @@ def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) 
         style.write(remote, wanted)
         try:
             _restart_and_wait(remote, style)
-            state = read_state(remote, mode, changed=True, started=started)
+            state = read_state(remote, mode, style, changed=True, started=started)
             verify(state)
         except DaemonError as exc:
             log_text = style.daemon_log(remote)
@@ -348,7 +351,7 @@ def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) 
             raise DaemonError(f"mode '{mode.name}' refused: {exc}", daemon_log=log_text) from None
         log(f"daemon: mode '{mode.name}' ready after {state.seconds:.1f}s")
         return state
-    state = read_state(remote, mode, changed=False, started=started)
+    state = read_state(remote, mode, style, changed=False, started=started)
     verify(state)
     return state
 
@@ -398,12 +401,15 @@ def _userns_on(info: dict) -> bool:
     return any("name=userns" in option for option in info.get("SecurityOptions") or [])
 
 
-def read_state(remote: Remote, mode: DaemonMode, changed: bool, started: float) -> ModeState:
+def read_state(remote: Remote, mode: DaemonMode, style: ConfigStyle, changed: bool,
+               started: float) -> ModeState:
     info = remote.docker.info()
     subuid = remote.read_file("/etc/subuid") or ""
     subgid = remote.read_file("/etc/subgid") or ""
     state = ModeState(mode=mode, changed=changed, seconds=0.0, options=mode.daemon_options(),
                       info=info, subuid=subuid, subgid=subgid)
+    state.persisted = remote.read_file(style.path, sudo=True) or ""
+    state.dockerd_command = remote.run("ps -o args= -C dockerd").stdout.strip()
     if mode.remap_user:
         state.remap_uid = range_of(parse_subids(subuid, "/etc/subuid"), mode.remap_user)
         state.remap_gid = range_of(parse_subids(subgid, "/etc/subgid"), mode.remap_user)

@@ -78,6 +78,10 @@ class Instance:
         if self.dotfile_path is not None:
             self.dotfile_path.mkdir(parents=True, exist_ok=True)
             env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_path)
+            # Vagrant locks a machine being created under a key that every new
+            # machine shares, in VAGRANT_HOME: instances need homes of their own
+            # to come up at the same time.
+            env["VAGRANT_HOME"] = str(self.dotfile_path / "home")
         if self.ssh_port is not None:
             env["NSLAB_SSH_PORT"] = str(self.ssh_port)
         return env
@@ -111,7 +115,6 @@ def free_loopback_port() -> int:
 
 def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(instance.env())
     env.update({
         "DOCKER_HOST": docker_url,
         "VAGRANT_HOME": str(state_dir() / "vagrant.d"),
@@ -120,6 +123,7 @@ def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[
         "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
         "VAGRANT_NO_COLOR": "1",
     })
+    env.update(instance.env())
     return env
 
 
@@ -184,11 +188,12 @@ class VagrantMachine(Machine):
             shutil.rmtree(folder, ignore_errors=True)
 
     def _last_error(self) -> str:
+        """The start of Vagrant's error message (its first lines say what went wrong)."""
         try:
             lines = [l.strip() for l in self._stderr_path.read_text(errors="replace").splitlines() if l.strip()]
         except OSError:
             return "no error output"
-        return " ".join(lines[-3:])[-400:] or "no error output"
+        return " ".join(lines)[:400] or "no error output"
 
 
 def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:

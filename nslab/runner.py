@@ -99,6 +99,7 @@ class MachineRun:
             **state.facts(), "changed": state.changed, "seconds": round(state.seconds, 2),
             "config_style": self.style.name, "cleanup_removed": removed})
         self.run.write(f"{folder}/docker-info.json", json.dumps(state.info, indent=2, sort_keys=True))
+        self.run.write(f"{folder}/daemon-config", state.persisted)
         self.run.write(f"{folder}/subuid", state.subuid)
         self.run.write(f"{folder}/subgid", state.subgid)
         self.record["modes"].append({"mode": mode_name, "status": "applied", "changed": state.changed,

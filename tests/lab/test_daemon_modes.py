@@ -2,7 +2,7 @@
 import pytest
 
 from nslab.daemon import DaemonJsonStyle, DaemonMode, apply_mode
-from nslab.errors import ConfigError
+from nslab.errors import ConfigError, DaemonError
 
 from .conftest import invoke
 
@@ -47,3 +47,20 @@ def test_a_remap_range_overlapping_the_machines_is_refused_and_nothing_changes(r
 def test_remapping_to_a_live_user_is_refused(remote):
     with pytest.raises(ConfigError, match="user 'vagrant' already exists .* terrible idea"):
         apply_mode(remote, DaemonMode("live", userns_remap="vagrant"), DaemonJsonStyle(), **quiet)
+
+
+def test_a_key_set_in_two_places_is_refused_before_any_restart(remote):
+    style = DaemonJsonStyle()
+    apply_mode(remote, STANDARD, style, **quiet)
+    pid = remote.check("systemctl show -p MainPID --value docker", sudo=True).strip()
+    # Debian's docker.service passes $DOCKER_OPTS from /etc/default/docker to dockerd.
+    original = remote.read_file("/etc/default/docker") or ""
+    remote.write_file("/etc/default/docker", original + 'DOCKER_OPTS="--userns-remap=default"\n')
+    try:
+        with pytest.raises(DaemonError, match=r"refused before restart: 'userns-remap' is set both in "
+                                              r"DOCKER_OPTS in /etc/default/docker and in /etc/docker/daemon.json"):
+            apply_mode(remote, USERNS, style, **quiet)
+        assert remote.check("systemctl show -p MainPID --value docker", sudo=True).strip() == pid
+        assert style.read(remote) == {"insecure-registries": ["127.0.0.1:5000"]}
+    finally:
+        remote.write_file("/etc/default/docker", original)

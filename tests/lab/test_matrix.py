@@ -1,0 +1,86 @@
+"""`invoke matrix` for real: boxes in parallel, every config style exercised, nothing left behind."""
+import json
+from pathlib import Path
+
+import docker
+import pytest
+
+from nslab.lab import load_lab
+from nslab.machines import instances, machine_states
+
+from .conftest import invoke
+
+pytestmark = pytest.mark.lab
+
+BOXES = ["debian11", "debian13", "debian12-sysv", "b2d-standin", "ubuntu1604"]
+
+
+@pytest.fixture(scope="session")
+def matrix_run(artifacts, docker_url):
+    process = invoke("matrix", "--boxes", ",".join(BOXES), "--scenarios", "userns,workshop",
+                     "--jobs", "3", "--continue-on-failure")
+    folder = max((artifacts / "matrix").iterdir())
+    return process, folder, json.loads((folder / "matrix.json").read_text())
+
+
+def cell(summary, box, scenario):
+    return next(c for c in summary["cells"] if c["box"] == box and c["scenario"] == scenario)
+
+
+def test_every_runnable_cell_passes_and_the_rest_say_why_not(matrix_run):
+    process, folder, summary = matrix_run
+    assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-2000:]
+    assert len(summary["cells"]) == 10 and summary["jobs"] == 3
+    for box in BOXES[:-1]:
+        for scenario in ("userns", "workshop"):
+            assert cell(summary, box, scenario)["state"] == "passed", cell(summary, box, scenario)
+    unavailable = cell(summary, "ubuntu1604", "userns")
+    assert unavailable["state"] == "not available here" and "VBoxManage not found" in unavailable["detail"]
+    assert unavailable["run"] is None
+
+
+def test_each_config_style_persisted_the_mode_where_its_distro_keeps_it(matrix_run):
+    _, _, summary = matrix_run
+    expected = {
+        "debian11": ("systemd-dropin", "ExecStart=/usr/sbin/dockerd", "--userns-remap=default"),
+        "debian13": ("daemon-json", '"userns-remap": "default"', '"userns-remap": "default"'),
+        "debian12-sysv": ("docker-opts", 'DOCKER_OPTS="--insecure-registry=127.0.0.1:5000 --userns-remap=default"',
+                          "--userns-remap=default"),
+        "b2d-standin": ("b2d-profile", 'EXTRA_ARGS="--insecure-registry=127.0.0.1:5000 --userns-remap=default"',
+                        "--userns-remap=default"),
+    }
+    for box, (style, persisted, on_command_line) in expected.items():
+        run = Path(cell(summary, box, "userns")["run"])
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["machines"][box]["config_style"] == style
+        folder = run / box / "userns"
+        assert persisted in (folder / "daemon-config").read_text()
+        mode = json.loads((folder / "mode.json").read_text())
+        dockerd = mode["dockerd_command"] + json.dumps(mode["daemon_options"])
+        assert on_command_line.replace('"', "") in dockerd.replace('"', "")
+        assert mode["docker_root_dir"] == mode["expected_data_root"] != "/var/lib/docker"
+
+
+def test_the_boot2docker_standin_keeps_its_baked_dockremap_range(matrix_run):
+    _, _, summary = matrix_run
+    folder = Path(cell(summary, "b2d-standin", "userns")["run"]) / "b2d-standin" / "userns"
+    assert "dockremap:165536:65536" in (folder / "subuid").read_text().splitlines()
+
+
+def test_the_comparison_shows_the_docker_versions_side_by_side(matrix_run):
+    _, folder, _ = matrix_run
+    report = json.loads((folder / "report.json").read_text())
+    versions = {c["machine"]: c["docker_version"] for c in report["columns"]}
+    assert versions["debian11"].startswith("20.10.5") and versions["debian13"].startswith("26.")
+    assert set(versions) == set(BOXES[:-1])
+    assert len(report["rows"]) == 20 + 14
+    for name in ("report.md", "report.html", "junit.xml"):
+        assert (folder / name).exists()
+
+
+def test_no_machine_or_instance_is_left_behind(matrix_run, docker_url):
+    _, _, summary = matrix_run
+    suffix = summary["matrix_id"][-6:]
+    assert not [i for i in instances() if suffix in i.name]
+    names = [c.name for c in docker.DockerClient(base_url=docker_url).containers.list(all=True)]
+    assert not [n for n in names if suffix in n], names

@@ -43,11 +43,16 @@ def _exit(call, *args, **kwargs):
     "scenario": "lab to run: a name in scenarios/ (userns) or a path to a scenario file",
     "box": "machines to run it on, comma-separated names from lab.yaml (default: the first box)",
     "destroy": "on-error (default) | always | never | passing: what happens to the machines afterwards",
+    "instance": "run on a separate set of machines (own Vagrant state, names, ports), "
+                "e.g. beside another run; default: the project's machines",
+    "allow-live-user": "let a mode remap container root to an existing user nslab did not create "
+                       "(the lab calls this a terrible idea)",
 })
-def up(c, scenario, box="", destroy="on-error"):
+def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False):
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end."""
     _help_if_asked("up", scenario)
-    _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy))
+    _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
+          instance or None, allow_live_user)
 
 
 @task(help={
@@ -61,6 +66,13 @@ def up(c, scenario, box="", destroy="on-error"):
 def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always"):
     """Run labs on several boxes in parallel, each cell on a machine of its own; compare them all."""
     _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy)
+
+
+@task
+def faults(c):
+    """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, two runs at once)
+    and bad inputs; print what was survived, artifacts lost and machines left behind."""
+    _exit(api.faults)
 
 
 @task(help={
@@ -100,4 +112,4 @@ def box_build(c, box="", force=False):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, compare, matrix, down, status, box)
+ns = Collection(up, compare, matrix, faults, down, status, box)

@@ -1,6 +1,7 @@
 """What the Invoke tasks call: bring machines up, run labs, report, tear down."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -13,7 +14,8 @@ from .errors import ConfigError, MachineError
 from .hostdocker import ensure_host_docker, stop_own_daemon
 from .lab import Box, load_lab
 from .labrun import DESTROY_POLICIES, run_lab
-from .machines import VagrantMachine, instances, machine_states
+from .machines import (DEFAULT_INSTANCE, Instance, VagrantMachine, free_loopback_port, instances,
+                       machine_states)
 from .paths import artifacts_dir
 from .report import print_outcomes
 from .scenario import load_scenario
@@ -42,13 +44,17 @@ def build(box_names: str | None = None, force: bool = False) -> list[dict]:
     return [build_box(box, url, force=force, log=log) for box in boxes]
 
 
-def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error") -> int:
+def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
+       instance_name: str | None = None, allow_live_user: bool = False) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status."""
     if destroy not in DESTROY_POLICIES:
         raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
     scenario = load_scenario(scenario_name)
     lab = load_lab()
     boxes = parse_boxes(box_names, lab)
+    instance = Instance(instance_name, ssh_port=free_loopback_port()) if instance_name else DEFAULT_INSTANCE
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", instance.name):
+        raise ConfigError(f"--instance {instance.name}: use lowercase letters, digits and dashes")
     for box in boxes:
         reason = box.unavailable_reason()
         if reason:
@@ -57,7 +63,8 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     for box in boxes:
         build_box(box, url, log=log)
     try:
-        result = run_lab(scenario, lab, boxes, destroy, url, log=log)
+        result = run_lab(scenario, lab, boxes, destroy, url, instance=instance, log=log,
+                         allow_live_user=allow_live_user)
     except KeyboardInterrupt:
         return 130
     if result.outcomes:
@@ -97,6 +104,26 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     log(f"matrix {summary['matrix_id']}: {len(summary['cells'])} cells, {len(failed)} not passed, "
         f"{summary['seconds']}s with --jobs {jobs}; summary in {grid.folder / 'matrix.json'}")
     return 1 if failed else 0
+
+
+def faults() -> int:
+    """Injects real faults and bad inputs; exits 0 only when every one was survived cleanly."""
+    from .artifacts import new_run_id, write_json
+    from .faults import FaultSuite, print_summary
+
+    lab = load_lab()
+    url = ensure_host_docker(log)
+    build_box(lab.box("debian12"), url, log=log)
+    summary = FaultSuite(lab, url, log=log).run()
+    data = summary.as_dict()
+    path = artifacts_dir() / "faults" / f"{new_run_id('faults')}.json"
+    write_json(path, data)
+    print_summary(summary, console)
+    log(f"summary in {path}")
+    clean = (data["faults_survived"] == data["faults_injected"] and data["artifacts_lost"] == 0
+             and data["machines_left_behind"] == 0
+             and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
+    return 0 if clean else 1
 
 
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import docker
+import paramiko
 import requests
 from docker.transport.sshconn import SSHConnectionPool
 from fabric import Config, Connection
@@ -98,9 +99,15 @@ class Remote:
         started = time.monotonic()
         try:
             result = self.connection.run(command, hide=True, warn=True, timeout=timeout)
-        except CommandTimedOut as exc:
+        except CommandTimedOut:
             raise RemoteTimeout(f"{self.endpoint.host}:{self.endpoint.port}: command timed out after "
                                 f"{timeout:.0f}s: {command}") from None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            # sshd or the machine went away under the command.
+            raise MachineError(f"connection to {self.endpoint.user}@{self.endpoint.host}:{self.endpoint.port} "
+                               f"lost during: {command} ({type(exc).__name__}: {exc or 'closed'})") from None
+        if result.exited is None or (result.exited == -1 and not self.connection.is_connected):
+            raise MachineError(f"connection to {self.endpoint.host}:{self.endpoint.port} lost during: {command}")
         return CommandResult(command=command, exit_code=result.exited, stdout=result.stdout,
                              stderr=result.stderr, seconds=time.monotonic() - started)
 

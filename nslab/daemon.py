@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from .connection import Remote
+from .connection import CommandResult, Remote
 from .errors import ConfigError, DaemonError
 from .scenario import ModeSpec
 from .subids import SubIdRange, next_free_start, overlapping, parse_subids, range_of
@@ -28,10 +28,12 @@ class DaemonMode:
     userns_remap: str | None = None
     subid_start: int | None = None
     subid_count: int = 65536
+    extra_options: tuple[tuple[str, object], ...] = ()
 
     @classmethod
     def from_spec(cls, name: str, spec: ModeSpec) -> "DaemonMode":
-        return cls(name, spec.userns_remap, spec.subid_start, spec.subid_count)
+        return cls(name, spec.userns_remap, spec.subid_start, spec.subid_count,
+                   tuple(sorted(spec.daemon_options.items())))
 
     @property
     def remap_user(self) -> str | None:
@@ -46,6 +48,7 @@ class DaemonMode:
 
     def daemon_options(self) -> dict:
         options: dict = {"insecure-registries": [LAB_REGISTRY]}
+        options.update(dict(self.extra_options))
         if self.userns_remap:
             options["userns-remap"] = self.userns_remap
         return options
@@ -68,8 +71,8 @@ class ConfigStyle(ABC):
         """Persists options (None removes them)."""
 
     @abstractmethod
-    def restart(self, remote: Remote) -> None:
-        ...
+    def restart(self, remote: Remote) -> CommandResult:
+        """Restarts the daemon; a failed result means the init system saw it fail."""
 
     @abstractmethod
     def other_places(self, remote: Remote) -> dict[str, dict]:
@@ -95,8 +98,10 @@ KEYS = {flag: key for key, flag in FLAGS.items()}
 def options_to_flags(options: dict) -> list[str]:
     flags = []
     for key, value in sorted(options.items()):
+        flag = FLAGS.get(key, f"--{key}")
         for item in value if isinstance(value, list) else [value]:
-            flags.append(f"{FLAGS[key]}={item}")
+            item = str(item).lower() if isinstance(item, bool) else item
+            flags.append(f"{flag}={item}")
     return flags
 
 
@@ -171,8 +176,8 @@ class DaemonJsonStyle(ConfigStyle):
         else:
             remote.write_file(self.path, json.dumps(options, indent=2, sort_keys=True) + "\n")
 
-    def restart(self, remote: Remote) -> None:
-        _systemctl_restart(remote)
+    def restart(self, remote: Remote) -> CommandResult:
+        return _systemctl_restart(remote)
 
     def other_places(self, remote: Remote) -> dict[str, dict]:
         places = {}
@@ -186,10 +191,10 @@ class DaemonJsonStyle(ConfigStyle):
         return places
 
 
-def _systemctl_restart(remote: Remote) -> None:
+def _systemctl_restart(remote: Remote) -> CommandResult:
     # docker.service has a start limit; a lab restarts it often.
     remote.run("systemctl reset-failed docker.service docker.socket", sudo=True)
-    remote.run("systemctl restart docker.service", sudo=True, timeout=180)
+    return remote.run("systemctl restart docker.service", sudo=True, timeout=180)
 
 
 class SystemdDropInStyle(ConfigStyle):
@@ -225,8 +230,8 @@ class SystemdDropInStyle(ConfigStyle):
                                          f"[Service]\nExecStart=\nExecStart={command}\n")
         remote.check("systemctl daemon-reload", sudo=True)
 
-    def restart(self, remote: Remote) -> None:
-        _systemctl_restart(remote)
+    def restart(self, remote: Remote) -> CommandResult:
+        return _systemctl_restart(remote)
 
     def other_places(self, remote: Remote) -> dict[str, dict]:
         return {DaemonJsonStyle.path: _read_daemon_json(remote) or {}}
@@ -256,9 +261,9 @@ class DockerOptsStyle(ConfigStyle):
         words = options_to_flags(options) if options else []
         remote.write_file(self.path, _replace_assignment(text, self.variable, words))
 
-    def restart(self, remote: Remote) -> None:
-        # The script returns before the daemon is ready; apply_mode polls for that.
-        remote.run(f"{self.init_script} restart", sudo=True, timeout=180)
+    def restart(self, remote: Remote) -> CommandResult:
+        # The script returns before the daemon is ready (or has died); apply_mode polls for that.
+        return remote.run(f"{self.init_script} restart", sudo=True, timeout=180)
 
     def daemon_log(self, remote: Remote) -> str:
         return remote.run(f"tail -n 60 {self.log_path}", sudo=True).output
@@ -326,11 +331,12 @@ class ModeState:
         }
 
 
-def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) -> ModeState:
+def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print,
+               allow_live_user: bool = False) -> ModeState:
     """Puts the daemon in `mode`; restarts only when something must change."""
     started = time.monotonic()
     if mode.creates_own_user:
-        ensure_remap_user(remote, mode, log)
+        ensure_remap_user(remote, mode, log, allow_live_user)
     wanted = mode.daemon_options()
     conflicts = style.conflicts(remote, wanted)
     if conflicts:
@@ -348,12 +354,23 @@ def apply_mode(remote: Remote, mode: DaemonMode, style: ConfigStyle, log=print) 
         except DaemonError as exc:
             log_text = style.daemon_log(remote)
             _restore(remote, style, previous, log)
-            raise DaemonError(f"mode '{mode.name}' refused: {exc}", daemon_log=log_text) from None
+            reason = _daemon_reason(log_text)
+            raise DaemonError(f"mode '{mode.name}' refused: {exc}" + (f"; the daemon said: {reason}" if reason else ""),
+                              daemon_log=log_text) from None
         log(f"daemon: mode '{mode.name}' ready after {state.seconds:.1f}s")
         return state
     state = read_state(remote, mode, style, changed=False, started=started)
     verify(state)
     return state
+
+
+def _daemon_reason(log_text: str) -> str:
+    """The daemon's own last word on why it stopped."""
+    for line in reversed(log_text.splitlines()):
+        lowered = line.lower()
+        if "failed to start daemon" in lowered or "unable to configure the docker daemon" in lowered:
+            return line.split("dockerd[", 1)[-1].split("]: ", 1)[-1].strip()[:300]
+    return ""
 
 
 def _restore(remote: Remote, style: ConfigStyle, previous: dict | None, log) -> None:
@@ -367,15 +384,21 @@ def _restore(remote: Remote, style: ConfigStyle, previous: dict | None, log) -> 
 
 def _restart_and_wait(remote: Remote, style: ConfigStyle, timeout: float = 120) -> None:
     remote.reset_docker_api()
-    style.restart(remote)
+    result = style.restart(remote)
+    if not result.ok:
+        said = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise DaemonError(f"the restart failed (status {result.exit_code}): {said[-1]}")
     wait_ready(remote, timeout)
 
 
-def wait_ready(remote: Remote, timeout: float = 120) -> None:
-    """Polls the daemon's own readiness (API ping), with back-off."""
-    deadline = time.monotonic() + timeout
+def wait_ready(remote: Remote, timeout: float = 120, gone_after: float = 8.0) -> None:
+    """Polls the daemon's own readiness (API ping), with back-off; gives up early
+    once no dockerd process has existed for `gone_after` seconds (it died at start)."""
+    started = time.monotonic()
+    deadline = started + timeout
     pause = 0.05
     last_error = "no answer"
+    last_seen = started
     while time.monotonic() < deadline:
         try:
             if remote.docker.ping():
@@ -383,6 +406,10 @@ def wait_ready(remote: Remote, timeout: float = 120) -> None:
         except Exception as exc:
             last_error = str(exc).splitlines()[0][:200]
             remote.reset_docker_api()
+        if remote.run("pidof dockerd", timeout=30).ok:
+            last_seen = time.monotonic()
+        elif time.monotonic() - last_seen > gone_after:
+            raise DaemonError(f"dockerd is not running ({gone_after:.0f}s after the restart it had exited)")
         time.sleep(pause)
         pause = min(pause * 2, 2.0)
     raise DaemonError(f"the daemon did not answer within {timeout:.0f}s ({last_error})")
@@ -430,7 +457,7 @@ def verify(state: ModeState) -> None:
                           f"expected {state.expected_data_root}")
 
 
-def ensure_remap_user(remote: Remote, mode: DaemonMode, log=print) -> None:
+def ensure_remap_user(remote: Remote, mode: DaemonMode, log=print, allow_live_user: bool = False) -> None:
     """Creates the mode's dedicated no-login remap user with its own id range, once."""
     user = mode.remap_user
     entry = remote.run(f"getent passwd {shlex.quote(user)}").stdout.strip()
@@ -439,9 +466,16 @@ def ensure_remap_user(remote: Remote, mode: DaemonMode, log=print) -> None:
     if entry:
         fields = entry.split(":")
         if REMAP_USER_COMMENT not in fields[4]:
-            raise ConfigError(f"mode '{mode.name}': user '{user}' already exists on the machine and nslab "
-                              f"did not create it; remapping container root to a live user gives it "
-                              f"that user's files (the lab calls this a terrible idea)")
+            if not allow_live_user:
+                raise ConfigError(f"mode '{mode.name}': user '{user}' already exists on the machine and nslab "
+                                  f"did not create it; remapping container root to a live user gives it "
+                                  f"that user's files (the lab calls this a terrible idea); "
+                                  f"--allow-live-user does it anyway")
+            log(f"daemon: remapping to the live user {user} (--allow-live-user)")
+            if range_of(subuids, user) is None or range_of(subgids, user) is None:
+                raise ConfigError(f"mode '{mode.name}': live user '{user}' has no range in /etc/subuid "
+                                  f"and /etc/subgid; nslab does not give ranges to users it did not create")
+            return
         owned = range_of(subuids, user)
         if owned is None or (mode.subid_start is not None and
                              (owned.start, owned.count) != (mode.subid_start, mode.subid_count)):

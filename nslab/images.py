@@ -29,9 +29,13 @@ def provide_images(remote: Remote, scenario: Scenario, names: list[str], source:
         refs = [scenario.images[name].pull for name in names]
         command = " && ".join(f"docker pull {shlex.quote(ref)}" for ref in refs)
     else:
-        script = (provision_dir() / "images" / "build-lab-images.sh").read_text()
-        remote.write_file(BUILDER, script, mode="0755")
-        recipe = hashlib.sha256(script.encode()).hexdigest()[:16]
-        offline = sorted({scenario.images[name].offline for name in names})
-        command = f"{BUILDER} {OFFLINE_PREFIX} {recipe} " + " ".join(offline)
+        return build_offline(remote, sorted({scenario.images[name].offline for name in names}), timeout)
     return remote.run(command, timeout=timeout)
+
+
+def build_offline(remote: Remote, offline_names: list[str], timeout: float = 300) -> CommandResult:
+    """Builds stand-in images inside the machine (skipping those of the current recipe)."""
+    script = (provision_dir() / "images" / "build-lab-images.sh").read_text()
+    remote.write_file(BUILDER, script, mode="0755")
+    recipe = hashlib.sha256(script.encode()).hexdigest()[:16]
+    return remote.run(f"{BUILDER} {OFFLINE_PREFIX} {recipe} " + " ".join(offline_names), timeout=timeout)

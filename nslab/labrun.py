@@ -1,18 +1,21 @@
 """One lab run: machines up, the scenario on each, the run directory, machines disposed of."""
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifacts import RunDir
 from .connection import Remote
 from .daemon import config_style, wait_ready
-from .errors import MachineError, NslabError
+from .errors import ConfigError, MachineError, NslabError
 from .lab import Box, Lab
 from .machines import DEFAULT_INSTANCE, Instance, VagrantMachine
-from .paths import artifacts_dir
+from .paths import artifacts_dir, state_dir
 from .runner import MachineRun, StepOutcome
 from .scenario import Scenario
 
@@ -40,9 +43,41 @@ class LabResult:
         return 0 if self.status == "passed" else 1
 
 
+@contextmanager
+def instance_lock(instance: Instance):
+    """One run at a time per instance: a second one is refused at once, with who holds it."""
+    folder = state_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / f"{instance.name}.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(f"the machines of instance '{instance.name}' are in use by {holder}; "
+                          f"use --instance NAME to run beside it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
 def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker_url: str,
-            instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None) -> LabResult:
+            instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None,
+            allow_live_user: bool = False) -> LabResult:
     """Runs the scenario on each box in turn; artifacts and manifest are kept whatever happens."""
+    with instance_lock(instance):
+        return _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
+                        allow_live_user)
+
+
+def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
+             allow_live_user) -> LabResult:
     started = time.monotonic()
     run = RunDir.create(artifacts_dir(), scenario.name, destroy_policy=destroy,
                         scenario_file=str(scenario.path), instance=instance.name, **(extra_manifest or {}))
@@ -54,7 +89,7 @@ def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker
         for box in boxes:
             machine = VagrantMachine(box, docker_url, log_dir=run.path / box.name, instance=instance)
             machines.append(machine)
-            outcomes += _run_on(machine, box, scenario, run, lab, log)
+            outcomes += _run_on(machine, box, scenario, run, lab, log, allow_live_user)
         status = "passed" if outcomes and all(o.status in JUDGED_OK for o in outcomes) else "failed"
         broke = any(o.status in ("error", "not-run") for o in outcomes)
     except KeyboardInterrupt:
@@ -77,7 +112,7 @@ def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker
 
 
 def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
-            log) -> list[StepOutcome]:
+            log, allow_live_user: bool) -> list[StepOutcome]:
     style = config_style(box.config_style)
     record = run.machine(box.name)
     record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
@@ -104,7 +139,8 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
         })
         run.save_manifest()
         outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
-                              known_limits=lab.known_limits(box), log=log).execute()
+                              known_limits=lab.known_limits(box), log=log,
+                              allow_live_user=allow_live_user).execute()
         record["status"] = "done"
         run.save_manifest()
         return outcomes

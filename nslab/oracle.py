@@ -55,10 +55,14 @@ class Facts:
         key = f"container.{name}"
         if key not in self.used:
             try:
-                state = self.remote.docker.inspect_container(name)["State"]
+                details = self.remote.docker.inspect_container(name)
             except Exception as exc:
                 raise FactUnavailable(f"container '{name}': {str(exc).splitlines()[0][:160]}") from None
-            self._keep(key, {"running": state.get("Running"), "pid": state.get("Pid")})
+            state = details["State"]
+            ports = details.get("NetworkSettings", {}).get("Ports") or {}
+            self._keep(key, {"running": state.get("Running"), "pid": state.get("Pid"),
+                             "published": sorted(f"{b['HostIp']}:{b['HostPort']}->{port}"
+                                                 for port, bindings in ports.items() for b in bindings or [])})
         fact = self.used[key]
         if not fact["running"] or not fact["pid"]:
             raise FactUnavailable(f"container '{name}' is not running")

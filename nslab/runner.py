@@ -50,7 +50,7 @@ class MachineRun:
 
     def __init__(self, scenario: Scenario, run: RunDir, machine: str, remote: Remote,
                  style: ConfigStyle, image_source: str, known_limits: list[KnownLimit] = (),
-                 log=print):
+                 log=print, allow_live_user: bool = False):
         self.scenario = scenario
         self.run = run
         self.machine = machine
@@ -58,6 +58,7 @@ class MachineRun:
         self.style = style
         self.image_source = image_source
         self.known_limits = list(known_limits)
+        self.allow_live_user = allow_live_user
         self.images = image_refs(scenario, image_source)
         self.log = log
         self.outcomes: list[StepOutcome] = []
@@ -88,7 +89,8 @@ class MachineRun:
         # (the lab's clock loop) would hold the daemon's shutdown for 10 s.
         self._remove_containers()
         try:
-            state = apply_mode(self.remote, mode, self.style, log=self._log)
+            state = apply_mode(self.remote, mode, self.style, log=self._log,
+                               allow_live_user=self.allow_live_user)
         except DaemonError as exc:
             self.run.write(f"{folder}/daemon.log", exc.daemon_log or "")
             self.record["modes"].append({"mode": mode_name, "status": ERROR, "error": str(exc)})

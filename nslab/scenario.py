@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,9 @@ from .paths import scenarios_dir
 from .yamlfile import YamlDoc
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
+# Names that reach shell commands: quoted there too, but refused here when odd.
+CONTAINER_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"
+IMAGE_REF = r"^[a-z0-9][a-z0-9._/:@-]{0,254}$"
 USER_NAME = r"^[a-z_][a-z0-9_-]{0,30}$"
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
 
@@ -26,7 +29,7 @@ class Strict(BaseModel):
 
 
 class ImageSpec(Strict):
-    pull: str = Field(description="the image a registry serves, e.g. registry:2")
+    pull: str = Field(pattern=IMAGE_REF, description="the image a registry serves, e.g. registry:2")
     offline: Literal["alpine", "hello", "clock", "registry"] = Field(
         description="the image provision/images/build-lab-images.sh builds in its place")
 
@@ -36,6 +39,8 @@ class ModeSpec(Strict):
     userns_remap: str | None = Field(default=None, description="'default' or a user nslab creates")
     subid_start: int | None = Field(default=None, ge=1, description="start of that user's range")
     subid_count: int = Field(default=65536, ge=1)
+    # More daemon options, as daemon.json spells them (e.g. {"icc": false}).
+    daemon_options: dict[str, bool | int | str | list[str]] = {}
 
     @model_validator(mode="after")
     def _custom_user_only(self):
@@ -48,12 +53,12 @@ class ModeSpec(Strict):
 
 
 class UidExpect(Strict):
-    container: str
+    container: str = Field(pattern=CONTAINER_NAME)
     inside: int = Field(ge=0, description="uid of the container's PID 1 as the container sees it")
 
 
 class PsRowExpect(Strict):
-    container: str
+    container: str = Field(pattern=CONTAINER_NAME)
     side: Literal["inside", "host"]
     uid: int = Field(ge=0, description="container-side uid; on the host side the oracle maps it")
 
@@ -109,7 +114,7 @@ class Step(Strict):
 
 
 class Cleanup(Strict):
-    containers: list[str] = []
+    containers: list[Annotated[str, Field(pattern=CONTAINER_NAME)]] = []
     # Entering a mode without remapping, remove the data-roots remapped
     # daemons left (/var/lib/docker/<uid>.<gid>), so each remap starts as on a
     # pristine machine even when the machine ran the lab before.

@@ -71,6 +71,13 @@ def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
     assert inside[0]["pid"] == 1 and inside[0]["user"] == "root"
 
 
+def test_the_lab_registry_is_published_on_loopback_only(userns_run):
+    _, run_path, _ = userns_run
+    for mode, number in (("root", 2), ("root", 5), ("userns", 13)):
+        published = step_json(run_path, mode, number)["facts"]["container.registry"]["published"]
+        assert published and all(p.startswith("127.0.0.1:5000->") for p in published), published
+
+
 def test_uid_1000_registry_cannot_store_the_push_and_says_why(userns_run):
     _, run_path, _ = userns_run
     assert step_json(run_path, "root", 7)["facts"]

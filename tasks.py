@@ -68,6 +68,17 @@ def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, d
     _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy)
 
 
+@task(help={
+    "scenario": "lab whose operations are measured (default: userns)",
+    "repeat": "runs of each column (default 5)",
+    "out": "folder for results.json and results.png (default: bench/)",
+})
+def bench(c, scenario="userns", repeat=5, out=""):
+    """Measure nslab against the raw operations and `vagrant ssh -c`; print ratios, write JSON and a chart.
+    The matrix figure comes from the newest sequential and --jobs 3 runs of the same cells."""
+    _exit(api.bench, _value("scenario", scenario), int(repeat), out or None)
+
+
 @task
 def faults(c):
     """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, two runs at once)
@@ -112,4 +123,4 @@ def box_build(c, box="", force=False):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, compare, matrix, faults, down, status, box)
+ns = Collection(up, compare, matrix, faults, bench, down, status, box)

@@ -16,7 +16,7 @@ from .lab import Box, load_lab
 from .labrun import DESTROY_POLICIES, run_lab
 from .machines import (DEFAULT_INSTANCE, Instance, VagrantMachine, free_loopback_port, instances,
                        machine_states)
-from .paths import artifacts_dir
+from .paths import PROJECT_ROOT, artifacts_dir
 from .report import print_outcomes
 from .scenario import load_scenario
 
@@ -124,6 +124,47 @@ def faults() -> int:
              and data["machines_left_behind"] == 0
              and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
     return 0 if clean else 1
+
+
+def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None) -> int:
+    """Measures nslab against the raw operations and `vagrant ssh -c`; prints ratios, writes JSON + PNG."""
+    from .bench import Bench, matrix_figures, write_results
+
+    if repeat < 1:
+        raise ConfigError(f"--repeat {repeat}: expected 1 or more")
+    scenario = load_scenario(scenario_name)
+    lab = load_lab()
+    url = ensure_host_docker(log)
+    build_box(lab.box(lab.default_boxes[0]), url, log=log)
+    results = Bench(lab, scenario, url, repeat, log=log).run()
+    results["matrix"] = matrix_figures(artifacts_dir())
+    json_path, png_path = write_results(results, Path(out) if out else PROJECT_ROOT / "bench")
+    table = Table(title=f"nslab bench: {scenario.name} lab, {repeat} runs each (median [min–max])")
+    for column in ("measure", "value", "ratio", "goal"):
+        table.add_column(column)
+    r = results
+    table.add_row("raw (one SSH connection, no harness)", _spread_text(r["raw"]), "1.00", "the floor")
+    table.add_row("nslab, machine up (command phase)", _spread_text(r["nslab"]),
+                  f"{r['ratios']['nslab_over_raw']:.2f}× raw", "≤ 1.15× raw")
+    table.add_row("vagrant ssh -c per command", _spread_text(r["vagrant_ssh"]),
+                  f"{r['ratios']['vagrant_ssh_over_nslab']:.1f}× nslab", "nslab ≥ 20× faster")
+    table.add_row("nslab from cold (bring-up, destroy)", _spread_text(r["nslab_cold"]), "", "")
+    table.add_row("round trip, nslab connection", f"{r['rtt_ms']['median']:.1f} ms (p95 {r['rtt_ms']['p95']:.1f})",
+                  "", "≤ 10 ms median")
+    table.add_row("round trip, vagrant ssh -c true", f"{r['vagrant_ssh_rtt_ms']['median']:.0f} ms", "", "")
+    if r.get("matrix"):
+        m = r["matrix"]
+        table.add_row(f"matrix, {len(m['cells'])} cells", f"sequential {m['sequential_seconds']:.0f}s, "
+                      f"--jobs 3 {m['jobs3_seconds']:.0f}s", f"{m['jobs3_over_sequential']:.2f}×", "≤ 0.6×")
+    else:
+        table.add_row("matrix", "no sequential and --jobs 3 run of the same cells yet", "", "≤ 0.6×")
+    console.print(table)
+    log(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _spread_text(spread: dict) -> str:
+    return f"{spread['median']:.1f}s [{spread['min']:.1f}–{spread['max']:.1f}]"
 
 
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:

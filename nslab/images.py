@@ -33,9 +33,16 @@ def provide_images(remote: Remote, scenario: Scenario, names: list[str], source:
     return remote.run(command, timeout=timeout)
 
 
+def builder_script() -> str:
+    return (provision_dir() / "images" / "build-lab-images.sh").read_text()
+
+
+def offline_recipe() -> str:
+    return hashlib.sha256(builder_script().encode()).hexdigest()[:16]
+
+
 def build_offline(remote: Remote, offline_names: list[str], timeout: float = 300) -> CommandResult:
     """Builds stand-in images inside the machine (skipping those of the current recipe)."""
-    script = (provision_dir() / "images" / "build-lab-images.sh").read_text()
-    remote.write_file(BUILDER, script, mode="0755")
-    recipe = hashlib.sha256(script.encode()).hexdigest()[:16]
-    return remote.run(f"{BUILDER} {OFFLINE_PREFIX} {recipe} " + " ".join(offline_names), timeout=timeout)
+    remote.write_file(BUILDER, builder_script(), mode="0755")
+    return remote.run(f"{BUILDER} {OFFLINE_PREFIX} {offline_recipe()} " + " ".join(offline_names),
+                      timeout=timeout)

@@ -139,7 +139,7 @@ def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None
     results = Bench(lab, scenario, url, repeat, log=log).run()
     results["matrix"] = matrix_figures(artifacts_dir())
     json_path, png_path = write_results(results, Path(out) if out else PROJECT_ROOT / "bench")
-    table = Table(title=f"nslab bench: {scenario.name} lab, {repeat} runs each (median [min–max])")
+    table = Table(title=f"nslab bench: {scenario.name} lab, {repeat} runs each (median \\[min–max])")
     for column in ("measure", "value", "ratio", "goal"):
         table.add_column(column)
     r = results

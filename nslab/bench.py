@@ -46,8 +46,9 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
             options = json.dumps(mode.daemon_options())
             if style_name != "daemon-json":
                 raise ValueError("the raw column writes daemon.json; bench a daemon-json box")
+            # reset-failed: docker.service's start limit would stop the third restart in a minute.
             commands.append(f"echo {shlex.quote(options)} | sudo tee /etc/docker/daemon.json >/dev/null && "
-                            f"sudo systemctl restart docker && "
+                            f"sudo systemctl reset-failed docker; sudo systemctl restart docker && "
                             f"until docker info >/dev/null 2>&1; do sleep 0.05; done")
             # Only once the root daemon runs in /var/lib/docker again.
             if scenario.cleanup.remapped_data_roots and mode.remap_user is None:
@@ -104,7 +105,7 @@ class Bench:
                 commands = raw_commands(self.scenario, self.box.config_style)
                 # One warm-up of each path: users, ranges and images exist afterwards for all.
                 self._nslab_once(remote)
-                self._raw_once(remote, commands)
+                results["raw_exit_codes"] = self._raw_exit_codes(remote, commands)
                 results["raw"] = _spread([self._raw_once(remote, commands) for _ in range(self.repeat)])
                 self.log(f"bench: raw {results['raw']['median']:.1f}s")
                 results["nslab"] = _spread([self._nslab_once(remote) for _ in range(self.repeat)])
@@ -133,6 +134,15 @@ class Bench:
         for command in commands:
             remote.connection.run(command, hide=True, warn=True, timeout=600)
         return time.monotonic() - started
+
+    def _raw_exit_codes(self, remote: Remote, commands: list[str]) -> list[dict]:
+        """The warm-up of the raw column, with what each command returned (kept in the results)."""
+        codes = []
+        for command in commands:
+            result = remote.connection.run(command, hide=True, warn=True, timeout=600)
+            codes.append({"command": command, "exit": result.exited,
+                          "said": (result.stderr or result.stdout).strip()[-160:]})
+        return codes
 
     def _nslab_once(self, remote: Remote) -> float:
         with tempfile.TemporaryDirectory() as folder:
@@ -206,6 +216,7 @@ def chart(results: dict, path: Path) -> None:
     left.bar(names, medians, yerr=errors, color=["#6b7280", "#2563eb", "#b45309", "#60a5fa"], capsize=4)
     for x, value in enumerate(medians):
         left.text(x, value, f"{value:.1f}s\n{value / medians[0]:.2f}× raw", ha="center", va="bottom", fontsize=8)
+    left.set_ylim(0, max(c[1]["max"] for c in columns) * 1.2)
     left.set_ylabel("seconds (median, min–max)")
     left.set_title(f"{results['scenario']} lab on {results['box']}, {results['repeat']} runs each")
     rtt = [results["rtt_ms"]["median"], results["vagrant_ssh_rtt_ms"]["median"]]

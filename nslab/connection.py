@@ -123,10 +123,16 @@ class Remote:
             # sshd or the machine went away under the command.
             raise MachineError(f"connection to {self.endpoint.user}@{self.endpoint.host}:{self.endpoint.port} "
                                f"lost during: {command} ({type(exc).__name__}: {exc or 'closed'})") from None
+        seconds = time.monotonic() - started
+        if result.exited in (None, -1) and seconds >= timeout:
+            # Invoke kills the channel at the timeout but may miss that its own
+            # timer fired (the timer thread can still be alive when it checks).
+            raise RemoteTimeout(f"{self.endpoint.host}:{self.endpoint.port}: command timed out after "
+                                f"{timeout:.0f}s: {command}")
         if result.exited is None or (result.exited == -1 and not self.connection.is_connected):
             raise MachineError(f"connection to {self.endpoint.host}:{self.endpoint.port} lost during: {command}")
         return CommandResult(command=command, exit_code=result.exited, stdout=result.stdout,
-                             stderr=result.stderr, seconds=time.monotonic() - started)
+                             stderr=result.stderr, seconds=seconds)
 
     def check(self, command: str, timeout: float = DEFAULT_TIMEOUT, sudo: bool = False) -> str:
         """Runs a command that must succeed; returns its stdout."""

@@ -118,7 +118,7 @@ def status(c):
 })
 def box_build(c, box="", force=False):
     """Build lab boxes offline from Debian packages (cached by recipe)."""
-    _exit(lambda: 0 if api.build(box or None, force=force) is not None else 1)
+    _exit(api.build, box or None, force=force)
 
 
 box = Collection("box")

@@ -32,7 +32,7 @@ def parse_boxes(text: str | None, lab) -> list[Box]:
     return [lab.box(name) for name in names]
 
 
-def build(box_names: str | None = None, force: bool = False) -> list[dict]:
+def build(box_names: str | None = None, force: bool = False) -> int:
     """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
     lab = load_lab()
     boxes = parse_boxes(box_names, lab) if box_names else [b for b in lab.boxes.values() if b.built_here]
@@ -41,7 +41,9 @@ def build(box_names: str | None = None, force: bool = False) -> list[dict]:
             raise ConfigError(f"box {box.name} comes from Vagrant Cloud ({box.vagrant_box}): "
                               f"there is nothing to build")
     url = ensure_host_docker(log)
-    return [build_box(box, url, force=force, log=log) for box in boxes]
+    for box in boxes:
+        build_box(box, url, force=force, log=log)   # raises with the build log's path on failure
+    return 0
 
 
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",

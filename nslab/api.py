@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .box import build_box
 from .connection import Remote
-from .daemon import config_style
+from .daemon import config_style, userns_on
 from .errors import ConfigError, MachineError
 from .hostdocker import ensure_host_docker, stop_own_daemon
 from .lab import Box, load_lab
@@ -46,11 +46,15 @@ def build(box_names: str | None = None, force: bool = False) -> int:
     return 0
 
 
+def _check_destroy(destroy: str) -> None:
+    if destroy not in DESTROY_POLICIES:
+        raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
+
+
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
        instance_name: str | None = None, allow_live_user: bool = False) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status."""
-    if destroy not in DESTROY_POLICIES:
-        raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
+    _check_destroy(destroy)
     scenario = load_scenario(scenario_name)
     lab = load_lab()
     boxes = parse_boxes(box_names, lab)
@@ -82,8 +86,7 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     from .matrix import Matrix
     from .reports import print_comparison, write_reports
 
-    if destroy not in DESTROY_POLICIES:
-        raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
+    _check_destroy(destroy)
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs}: expected 1 or more")
     lab = load_lab()
@@ -256,7 +259,7 @@ def status() -> int:
 
 def describe_mode(options: dict | None, info: dict) -> str:
     remap = (options or {}).get("userns-remap")
-    userns = any("name=userns" in o for o in info.get("SecurityOptions") or [])
+    userns = userns_on(info)
     if remap:
         return f"userns-remap={remap}" + ("" if userns else " (configured, not active)")
     return "standard (root)" + (" but userns is active" if userns else "")

@@ -27,7 +27,7 @@ from .lab import Lab
 from .labrun import run_lab
 from .machines import Instance, VagrantMachine, free_loopback_port, vagrant_env
 from .paths import PROJECT_ROOT
-from .runner import MachineRun
+from .runner import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
 from .scenario import Scenario, render
 
 
@@ -52,8 +52,7 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
                             f"until docker info >/dev/null 2>&1; do sleep 0.05; done")
             # Only once the root daemon runs in /var/lib/docker again.
             if scenario.cleanup.remapped_data_roots and mode.remap_user is None:
-                commands.append("sudo find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
-                                "-regex '.*/[0-9]+\\.[0-9]+' -exec rm -rf {} +")
+                commands.append(f"sudo {REMOVE_REMAPPED_DATA_ROOTS}")
         if step.action == "images":
             offline = " ".join(sorted({scenario.images[n].offline for n in step.images}))
             commands.append(f"{BUILDER} {OFFLINE_PREFIX} {offline_recipe()} {offline}")

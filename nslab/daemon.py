@@ -421,10 +421,10 @@ def _daemon_agrees(remote: Remote, mode: DaemonMode) -> bool:
     except Exception:
         remote.reset_docker_api()
         return False
-    return _userns_on(info) == (mode.remap_user is not None)
+    return userns_on(info) == (mode.remap_user is not None)
 
 
-def _userns_on(info: dict) -> bool:
+def userns_on(info: dict) -> bool:
     return any("name=userns" in option for option in info.get("SecurityOptions") or [])
 
 
@@ -447,8 +447,8 @@ def read_state(remote: Remote, mode: DaemonMode, style: ConfigStyle, changed: bo
 def verify(state: ModeState) -> None:
     """The daemon's own report must agree with the mode and the machine's ranges."""
     mode = state.mode
-    if _userns_on(state.info) != (mode.remap_user is not None):
-        raise DaemonError(f"docker info says userns is {'on' if _userns_on(state.info) else 'off'}, "
+    if userns_on(state.info) != (mode.remap_user is not None):
+        raise DaemonError(f"docker info says userns is {'on' if userns_on(state.info) else 'off'}, "
                           f"mode '{mode.name}' wants it {'on' if mode.remap_user else 'off'}")
     if mode.remap_user and (state.remap_uid is None or state.remap_gid is None):
         raise DaemonError(f"no /etc/subuid or /etc/subgid range for {mode.remap_user} after the restart")

@@ -13,10 +13,9 @@ from rich.table import Table
 from .artifacts import write_atomic
 from .compare import Change, Comparison
 from .paths import PROJECT_ROOT
+from .report import STYLES
 
 REPORT_FILES = ("report.md", "report.html", "report.json", "junit.xml")
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "not-run": "yellow",
-                "environment-limited": "magenta"}
 
 
 def terminal_table(comparison: Comparison, changes: list[Change]) -> Table:
@@ -33,7 +32,7 @@ def terminal_table(comparison: Comparison, changes: list[Change]) -> Table:
             if cell is None:
                 cells.append("")
                 continue
-            style = STATUS_STYLE.get(cell.status, "")
+            style = STYLES.get(cell.status, "")
             text = f"[{style}]{escape(cell.text())}[/]"
             if (row, column.machine) in changed:
                 text = f"[on red]{text}[/]"

@@ -17,6 +17,9 @@ from .oracle import ERROR, FAIL, LIMITED, PASS, Facts, Verdict, judge
 from .scenario import Scenario, Step, render
 
 NOT_RUN = "not-run"
+# The data-roots remapped daemons leave (/var/lib/docker/<uid>.<gid>), listed as removed.
+REMOVE_REMAPPED_DATA_ROOTS = ("find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
+                              "-regex '.*/[0-9]+\\.[0-9]+' -print -exec rm -rf {} +")
 
 
 @dataclass
@@ -125,9 +128,7 @@ class MachineRun:
         removed = self._remove_containers()
         if self.scenario.cleanup.remapped_data_roots and mode.remap_user is None:
             # Only while no remapping daemon uses them: this mode's daemon runs in /var/lib/docker.
-            roots = self.remote.run("find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
-                                    "-regex '.*/[0-9]+\\.[0-9]+' -print -exec rm -rf {} +",
-                                    sudo=True).stdout.split()
+            roots = self.remote.run(REMOVE_REMAPPED_DATA_ROOTS, sudo=True).stdout.split()
             removed += [f"data-root {root}" for root in roots]
         return removed
 

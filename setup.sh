@@ -8,14 +8,24 @@ set -eu
 cd "$(dirname "$0")"
 
 packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv chromium"
+# VM machines: vagrant-libvirt, libvirt's daemons, qemu, and what builds a VM box.
+packages="$packages vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils e2fsprogs"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
   echo "setup: installing Debian packages:$missing"
+  # Packages must not start services (libvirtd would make its bridge in the
+  # host's network namespace); nslab starts what it needs, where it needs it.
+  no_starts=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    no_starts=yes
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  [ -n "$no_starts" ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.

@@ -47,12 +47,14 @@ def _exit(call, *args, **kwargs):
                 "e.g. beside another run; default: the project's machines",
     "allow-live-user": "let a mode remap container root to an existing user nslab did not create "
                        "(the lab calls this a terrible idea)",
+    "provider": "docker (container machines) | libvirt (VMs): the machine of that provider for each "
+                "box, e.g. --box debian12 --provider libvirt (default: each box's own)",
 })
-def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False):
+def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider=""):
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end."""
     _help_if_asked("up", scenario)
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
-          instance or None, allow_live_user)
+          instance or None, allow_live_user, _value("provider", provider) or None)
 
 
 @task(help={
@@ -115,10 +117,12 @@ def status(c):
 @task(name="build", help={
     "box": "boxes to build, comma-separated (default: all in lab.yaml)",
     "force": "rebuild even when a box of the same recipe is cached",
+    "provider": "docker | libvirt: build that provider's box of each name (--box debian12 "
+                "--provider libvirt: the VM box); without --box, every box of that provider",
 })
-def box_build(c, box="", force=False):
-    """Build lab boxes offline from Debian packages (cached by recipe)."""
-    _exit(api.build, box or None, force=force)
+def box_build(c, box="", force=False, provider=""):
+    """Build lab boxes offline from Debian packages (cached by recipe): container images, VM boxes."""
+    _exit(api.build, box or None, force=force, provider=provider or None)
 
 
 box = Collection("box")

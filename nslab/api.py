@@ -12,6 +12,7 @@ from .connection import Remote
 from .daemon import config_style, userns_on
 from .errors import ConfigError, MachineError
 from .hostdocker import ensure_host_docker, stop_own_daemon
+from .hostvirt import stop_own_libvirt
 from .lab import Box, load_lab
 from .labrun import DESTROY_POLICIES, run_lab
 from .machines import (DEFAULT_INSTANCE, Instance, VagrantMachine, free_loopback_port, instances,
@@ -20,6 +21,7 @@ from .paths import PROJECT_ROOT, artifacts_dir
 from .report import print_outcomes
 from .scenario import load_scenario
 
+PROVIDERS = ("docker", "libvirt", "virtualbox")
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
@@ -27,15 +29,24 @@ def log(text: str) -> None:
     console.print(text, markup=False, soft_wrap=True)
 
 
-def parse_boxes(text: str | None, lab) -> list[Box]:
+def parse_boxes(text: str | None, lab, provider: str | None = None) -> list[Box]:
     names = [n.strip() for n in (text or "").split(",") if n.strip()] or lab.default_boxes[:1]
-    return [lab.box(name) for name in names]
+    return [lab.box(name, provider) for name in names]
 
 
-def build(box_names: str | None = None, force: bool = False) -> int:
+def _check_provider(provider: str | None) -> None:
+    if provider is not None and provider not in PROVIDERS:
+        raise ConfigError(f"--provider {provider}: expected one of {', '.join(PROVIDERS)}")
+
+
+def build(box_names: str | None = None, force: bool = False, provider: str | None = None) -> int:
     """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
+    _check_provider(provider)
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab) if box_names else [b for b in lab.boxes.values() if b.built_here]
+    if box_names:
+        boxes = parse_boxes(box_names, lab, provider)
+    else:
+        boxes = [b for b in lab.boxes.values() if b.built_here and provider in (None, b.provider)]
     for box in boxes:
         if not box.built_here:
             raise ConfigError(f"box {box.name} comes from Vagrant Cloud ({box.vagrant_box}): "
@@ -52,12 +63,13 @@ def _check_destroy(destroy: str) -> None:
 
 
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
-       instance_name: str | None = None, allow_live_user: bool = False) -> int:
+       instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status."""
     _check_destroy(destroy)
+    _check_provider(provider)
     scenario = load_scenario(scenario_name)
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab)
+    boxes = parse_boxes(box_names, lab, provider)
     instance = Instance(instance_name, ssh_port=free_loopback_port()) if instance_name else DEFAULT_INSTANCE
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", instance.name):
         raise ConfigError(f"--instance {instance.name}: use lowercase letters, digits and dashes")
@@ -220,6 +232,8 @@ def down(box_names: str | None = None, host_daemon: bool = False) -> int:
         log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
     if host_daemon and stop_own_daemon():
         log("host docker: nslab's own daemon stopped")
+    if host_daemon and stop_own_libvirt():
+        log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
     return 1 if failures else 0
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import shutil
 import subprocess
 import time
@@ -56,7 +57,9 @@ def cached_recipe(client: docker.DockerClient, box: Box) -> str | None:
 
 
 def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
-    """Builds the box image unless one of the same recipe exists. Returns what was done."""
+    """Builds the box unless one of the same recipe exists. Returns what was done."""
+    if box.provider == "libvirt":
+        return build_vm_box(box, docker_url, force, log)
     client = docker.DockerClient(base_url=docker_url)
     want = recipe_hash(box)
     try:
@@ -75,9 +78,7 @@ def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict
     log(f"box {box.name}: building from Debian {box.suite} packages (log: {log_path})")
     try:
         with open(log_path, "wb") as out:
-            _run([str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, box.mirror,
-                  str(rootfs), str(vagrant_public_key()), box.init, box.layout,
-                  ",".join(box.extra_packages)], out, log_path)
+            _run(_rootfs_command(box, rootfs, "container"), out, log_path)
             log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; importing")
             changes = [
                 'CMD ["/usr/local/sbin/nslab-init"]',
@@ -100,9 +101,67 @@ def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict
     return {"box": box.name, "built": True, "recipe": want, "seconds": round(seconds, 1)}
 
 
-def _run(command: list[str], out, log_path: Path, stdin=None) -> None:
-    result = subprocess.run(command, stdout=out, stderr=out, stdin=stdin)
+def _run(command: list[str], out, log_path: Path, stdin=None, env=None) -> None:
+    result = subprocess.run(command, stdout=out, stderr=out, stdin=stdin, env=env)
     if result.returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
         raise MachineError(f"{Path(command[0]).name} failed (status {result.returncode}): {tail[0]} "
                            f"(log: {log_path})")
+
+
+def _rootfs_command(box: Box, rootfs: Path, kind: str) -> list[str]:
+    return [str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, box.mirror, str(rootfs),
+            str(vagrant_public_key()), box.init, box.layout, ",".join(box.extra_packages), kind]
+
+
+def stored_vm_box(box: Box) -> Path:
+    """Where Vagrant keeps the added box (the project's VAGRANT_HOME; version 0)."""
+    return state_dir() / "vagrant.d" / "boxes" / box.box_name.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt"
+
+
+def cached_vm_recipe(box: Box) -> str | None:
+    try:
+        return json.loads((stored_vm_box(box) / "metadata.json").read_text()).get("nslab_recipe")
+    except (OSError, ValueError):
+        return None
+
+
+def build_vm_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
+    """A vagrant-libvirt box from Debian packages: root filesystem, ext4 image, qcow2, kernel and
+    initrd, packaged and added to the project's VAGRANT_HOME."""
+    from .hostvirt import delete_volumes
+    from .machines import vagrant_env
+
+    want = recipe_hash(box)
+    if not force and cached_vm_recipe(box) == want:
+        log(f"box {box.name}: cached ({box.box_name}, recipe {want})")
+        return {"box": box.name, "built": False, "recipe": want, "seconds": 0.0}
+    started = time.monotonic()
+    work = state_dir() / "build" / f"{box.name}-{want}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log_path = work.parent / f"{box.name}.log"
+    box_file = state_dir() / "boxes" / f"{box.name}.box"
+    box_file.parent.mkdir(parents=True, exist_ok=True)
+    log(f"box {box.name}: building a VM from Debian {box.suite} packages (log: {log_path})")
+    try:
+        with open(log_path, "wb") as out:
+            _run(_rootfs_command(box, work / "rootfs", "vm"), out, log_path)
+            log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; "
+                f"making the disk image")
+            _run([str(provision_dir() / BOX_DIR / "make-vm-box.sh"), str(work / "rootfs"), str(box_file), want],
+                 out, log_path)
+            log(f"box {box.name}: {box_file} ({box_file.stat().st_size / 2**20:.0f} MB) after "
+                f"{time.monotonic() - started:.0f}s; adding it to Vagrant")
+            _run(["vagrant", "box", "add", "--force", "--name", box.box_name, str(box_file)], out, log_path,
+                 env=vagrant_env(docker_url))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    # vagrant-libvirt keeps a box's disk in the pool as a base volume; a rebuilt box must not
+    # boot from the old one.
+    stale = delete_volumes(box.box_name.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_")
+    if stale:
+        log(f"box {box.name}: removed the previous box's base volume(s): {', '.join(stale)}")
+    seconds = time.monotonic() - started
+    log(f"box {box.name}: built {box.box_name} (recipe {want}) in {seconds:.0f}s")
+    return {"box": box.name, "built": True, "recipe": want, "seconds": round(seconds, 1)}

@@ -73,6 +73,11 @@ class Instance:
     def dotfile_path(self) -> Path | None:
         return None if self.is_default else state_dir() / "instances" / self.name
 
+    def has_vm_machines(self) -> bool:
+        """True when a libvirt machine of this instance exists (Vagrant then needs libvirtd)."""
+        folder = self.dotfile_path or PROJECT_ROOT / ".vagrant"
+        return any((folder / "machines").glob("*/libvirt/id"))
+
     def env(self) -> dict[str, str]:
         env = {"NSLAB_MACHINE_PREFIX": self.prefix}
         if self.dotfile_path is not None:
@@ -81,7 +86,14 @@ class Instance:
             # Vagrant locks a machine being created under a key that every new
             # machine shares, in VAGRANT_HOME: instances need homes of their own
             # to come up at the same time.
-            env["VAGRANT_HOME"] = str(self.dotfile_path / "home")
+            home = self.dotfile_path / "home"
+            env["VAGRANT_HOME"] = str(home)
+            # ... but the boxes nslab built and added are the project's, shared.
+            home.mkdir(exist_ok=True)
+            shared_boxes = state_dir() / "vagrant.d" / "boxes"
+            shared_boxes.mkdir(parents=True, exist_ok=True)
+            if not (home / "boxes").exists():
+                (home / "boxes").symlink_to(shared_boxes)
         if self.ssh_port is not None:
             env["NSLAB_SSH_PORT"] = str(self.ssh_port)
         return env
@@ -122,6 +134,7 @@ def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[
         "VAGRANT_CHECKPOINT_DISABLE": "1",
         "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
         "VAGRANT_NO_COLOR": "1",
+        "LIBVIRT_DEFAULT_URI": "qemu:///system",
     })
     env.update(instance.env())
     return env
@@ -142,8 +155,25 @@ class VagrantMachine(Machine):
             err_cm=vagrant.make_file_cm(str(self._stderr_path), mode="w"),
         )
 
+    @property
+    def is_vm_built_here(self) -> bool:
+        return self.box.provider == "libvirt" and self.box.built_here
+
+    def _prepare_vm(self, log=print) -> None:
+        """nslab's libvirt, the accelerator and the 127.0.0.1 relay to the VM's sshd."""
+        from .hostvirt import ensure_libvirt
+        from .vmport import PortRelay
+
+        host = ensure_libvirt(log)
+        self._vagrant.env.update({"NSLAB_LIBVIRT_DRIVER": host.driver, "NSLAB_LIBVIRT_POOL": host.pool})
+        relay = PortRelay(self.instance.prefix, self.name)
+        port = relay.port() or self.instance.ssh_port or free_loopback_port()
+        relay.ensure(port, host.netns)
+
     def up(self, log=print) -> float:
         started = time.monotonic()
+        if self.is_vm_built_here:
+            self._prepare_vm(log)
         out_path = self.log_dir / f"vagrant-up-{self.name}.log"
         try:
             with open(out_path, "w") as out:
@@ -166,6 +196,8 @@ class VagrantMachine(Machine):
         return states[0].state if states else "unknown"
 
     def ssh_endpoint(self) -> SshEndpoint:
+        if self.is_vm_built_here:
+            self._prepare_vm(log=lambda _: None)
         try:
             conf = self._vagrant.conf(vm_name=self.name)
         except subprocess.CalledProcessError:
@@ -174,10 +206,16 @@ class VagrantMachine(Machine):
         return SshEndpoint(host=conf["HostName"], port=int(conf["Port"]), user=conf["User"], key_file=key)
 
     def destroy(self, log=print) -> None:
+        if self.box.provider == "libvirt":
+            from .hostvirt import ensure_libvirt
+            ensure_libvirt(log)
         try:
             self._vagrant.destroy(vm_name=self.name)
         except subprocess.CalledProcessError:
             raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
+        if self.is_vm_built_here:
+            from .vmport import PortRelay
+            PortRelay(self.instance.prefix, self.name).stop()
         log(f"vagrant: {self.name} destroyed")
         self.forget_instance()
 
@@ -198,6 +236,9 @@ class VagrantMachine(Machine):
 
 def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     """State of every machine of an instance, from one `vagrant status`."""
+    if instance.has_vm_machines():
+        from .hostvirt import ensure_libvirt
+        ensure_libvirt(log=lambda _: None)
     runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))
     try:
         return {status.name: status.state for status in runner.status()}

@@ -1,15 +1,17 @@
 #!/bin/sh
 # Builds the root filesystem of a lab machine from Debian packages only.
-#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY [INIT [LAYOUT [EXTRA_PACKAGES]]]
+#   build-rootfs.sh SUITE MIRROR ROOTFS VAGRANT_PUBKEY [INIT [LAYOUT [EXTRA_PACKAGES [KIND]]]]
 # INIT: systemd (default) or sysvinit. LAYOUT: debian (default) or boot2docker,
 # a stand-in with boot2docker's daemon layout (profile + init script, baked
-# dockremap range) on a Debian base.
+# dockremap range) on a Debian base. KIND: container (default), a machine run
+# by Vagrant's docker provider, or vm, a machine with a kernel of its own
+# (systemd only) for the libvirt provider.
 # The result is a machine with sshd, sudo and a Docker daemon, reached as user
 # "vagrant" with Vagrant's well-known key, like a public Vagrant box.
 # Everything this file does is part of the box recipe: editing it changes the
 # recipe hash and makes nslab rebuild the box.
 set -eu
-suite=$1 mirror=$2 rootfs=$3 pubkey=$4 init=${5:-systemd} layout=${6:-debian} extra=${7:-}
+suite=$1 mirror=$2 rootfs=$3 pubkey=$4 init=${5:-systemd} layout=${6:-debian} extra=${7:-} kind=${8:-container}
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages=openssh-server,sudo,docker.io,docker-registry,busybox-static,iproute2,procps,iptables,passwd,ca-certificates
@@ -19,6 +21,14 @@ case $init in
   *) echo "build-rootfs.sh: unknown init '$init'" >&2; exit 2 ;;
 esac
 [ -n "$extra" ] && packages="$packages,$extra"
+case $kind in
+  container) ;;
+  # A VM boots its own kernel. Debian's kernel enables AppArmor, and without
+  # the apparmor package every `docker run` fails; udev names and readies eth0.
+  vm) [ "$init" = systemd ] || { echo "build-rootfs.sh: a vm box needs systemd" >&2; exit 2; }
+      packages="$packages,linux-image-amd64,initramfs-tools,zstd,apparmor,udev,kmod,e2fsprogs,dbus" ;;
+  *) echo "build-rootfs.sh: unknown kind '$kind'" >&2; exit 2 ;;
+esac
 
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
 
@@ -39,7 +49,22 @@ printf 'UseDNS no\nPasswordAuthentication no\n' > "$rootfs/etc/ssh/sshd_config.d
 
 install -m 0755 "$here/nslab-init" "$rootfs/usr/local/sbin/nslab-init"
 
-if [ "$init" = systemd ]; then
+if [ "$kind" = vm ]; then
+  # Booted straight from the box's kernel and initrd with root=/dev/vda; the
+  # one NIC (net.ifnames=0: eth0) takes its address from libvirt's DHCP.
+  printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$rootfs/etc/fstab"
+  echo nslab-vm > "$rootfs/etc/hostname"
+  printf '127.0.0.1 localhost\n127.0.1.1 nslab-vm\n' > "$rootfs/etc/hosts"
+  printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n' > "$rootfs/etc/systemd/network/20-eth0.network"
+  # Host keys are made at first boot, before sshd checks its configuration.
+  install -m 0644 "$here/nslab-hostkeys.service" "$rootfs/etc/systemd/system/nslab-hostkeys.service"
+  in_root 'systemctl enable systemd-networkd.service nslab-hostkeys.service >/dev/null 2>&1'
+  # Debian's own registry service would take port 5000 from the lab's registry container.
+  for unit in docker-registry.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+  done
+  in_root 'systemctl set-default multi-user.target >/dev/null 2>&1'
+elif [ "$init" = systemd ]; then
   # The host's hard limit on open files is below what Debian's units ask for;
   # systemd would refuse to start them (status 205/LIMITS).
   for unit in docker containerd; do
@@ -78,4 +103,4 @@ fi
 
 # Smaller box: no package lists or caches are needed inside a machine.
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
-echo "nslab-box $suite $init $layout" > "$rootfs/etc/nslab-box"
+echo "nslab-box $suite $init $layout $kind" > "$rootfs/etc/nslab-box"

@@ -241,9 +241,11 @@ def status() -> int:
     lab = load_lab()
     url = ensure_host_docker(log)
     table = Table(title="nslab machines")
-    for column in ("machine", "instance", "distro", "provider", "config style", "state", "ssh",
-                   "docker"):
+    for column in ("machine", "instance", "distro", "provider", "config style", "state"):
         table.add_column(column, overflow="fold")
+    # An SSH endpoint and a mode are copied as they are: never folded.
+    table.add_column("ssh", no_wrap=True)
+    table.add_column("docker", overflow="fold")
     table.add_column("daemon mode", no_wrap=True)
     for instance in instances():
         states = machine_states(url, instance)

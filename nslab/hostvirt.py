@@ -8,6 +8,7 @@ only through a 127.0.0.1 port (see vmport).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,7 +24,6 @@ from .paths import state_dir
 
 URI = "qemu:///system"
 NETNS = "nslab-virt"
-POOL = "nslab"
 SOCKET = Path("/run/libvirt/libvirt-sock")
 TOOLS = ("virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "mkfs.ext4", "ip")
 
@@ -34,11 +34,16 @@ class VirtHost:
     netns: str | None
     #: libvirt domain type: "kvm" where KVM really runs guests here, else "qemu" (TCG).
     driver: str
-    pool: str = POOL
+    pool: str
 
 
 def virt_dir() -> Path:
     return state_dir() / "libvirt"
+
+
+def pool_name() -> str:
+    """The storage pool of this checkout's state folder (two checkouts never share disks)."""
+    return "nslab-" + hashlib.sha256(str(virt_dir()).encode()).hexdigest()[:8]
 
 
 def missing_tools() -> list[str]:
@@ -64,19 +69,34 @@ def answers() -> bool:
 
 def ensure_libvirt(log=print) -> VirtHost:
     """A libvirt that answers, a storage pool of the project's and the accelerator to use."""
+    ensure_libvirtd(log)
+    ensure_pool()
+    return VirtHost(netns=libvirtd_netns(), driver=accelerator(log), pool=pool_name())
+
+
+def ensure_libvirtd(log=print) -> None:
+    """A libvirtd that answers, and no more: enough to read or destroy machines."""
     missing = missing_tools()
     if missing:
         raise MachineError(f"VM machines need libvirt and qemu ({', '.join(missing)} not found): "
                            f"run ./setup.sh, which installs them")
     fix_kvm_permissions()
-    own_state = virt_dir() / "own-daemon.json"
     if not answers():
         start_own_libvirt(log)
-        own_state.parent.mkdir(parents=True, exist_ok=True)
-        own_state.write_text(json.dumps({"netns": NETNS}))
-    netns = NETNS if own_state.exists() and Path(f"/run/netns/{NETNS}").exists() else None
-    ensure_pool()
-    return VirtHost(netns=netns, driver=accelerator(log))
+
+
+def libvirtd_netns() -> str | None:
+    """NETNS when the running libvirtd is nslab's, inside the project's namespace; else None.
+    Read from the process itself, so any checkout of nslab finds it."""
+    pid = _pid_from("/run/libvirtd.pid")
+    if not _alive(pid):
+        return None
+    try:
+        daemon = os.stat(f"/proc/{pid}/ns/net")
+        ours = os.stat(f"/run/netns/{NETNS}")
+    except OSError:
+        return None
+    return NETNS if (daemon.st_dev, daemon.st_ino) == (ours.st_dev, ours.st_ino) else None
 
 
 def fix_kvm_permissions() -> None:
@@ -114,12 +134,16 @@ def start_own_libvirt(log=print, timeout: float = 90) -> None:
 
 
 def stop_own_libvirt() -> bool:
-    """Stops the libvirtd and virtlogd nslab started, once no domain runs. True when it did."""
-    own_state = virt_dir() / "own-daemon.json"
-    if not own_state.exists():
+    """Stops the libvirtd and virtlogd nslab started, once no domain exists, and removes the
+    project's pool with the box base images it cached. True when it did."""
+    if libvirtd_netns() != NETNS:
         return False
-    if answers() and virsh("list", "--name", check=False).stdout.strip():
-        return False
+    if answers():
+        if virsh("list", "--all", "--name", check=False).stdout.strip():
+            return False
+        delete_volumes("")
+        virsh("pool-destroy", pool_name(), check=False)
+        virsh("pool-undefine", pool_name(), check=False)
     for pidfile in ("/run/libvirtd.pid", "/run/virtlogd.pid"):
         pid = _pid_from(pidfile)
         if _alive(pid):
@@ -129,7 +153,6 @@ def stop_own_libvirt() -> bool:
                     break
                 time.sleep(0.1)
     subprocess.run(["ip", "netns", "delete", NETNS], capture_output=True)
-    own_state.unlink()
     return True
 
 
@@ -144,21 +167,23 @@ def ensure_pool() -> None:
         if mode & 0o001 == 0:
             raise MachineError(f"{folder} is not searchable by other users (mode {mode:o}); "
                                f"qemu runs as libvirt-qemu and needs to reach {path}")
-    if virsh("pool-info", POOL, check=False).returncode != 0:
-        virsh("pool-define-as", POOL, "dir", "--target", str(path))
-    if "running" not in virsh("pool-info", POOL).stdout:
-        virsh("pool-start", POOL)
+    pool = pool_name()
+    if virsh("pool-info", pool, check=False).returncode != 0:
+        virsh("pool-define-as", pool, "dir", "--target", str(path))
+    if "running" not in virsh("pool-info", pool).stdout:
+        virsh("pool-start", pool)
 
 
 def delete_volumes(prefix: str) -> list[str]:
     """Deletes the pool's volumes whose names start with prefix (a rebuilt box's stale base image)."""
-    if not answers() or virsh("pool-info", POOL, check=False).returncode != 0:
+    pool = pool_name()
+    if not answers() or virsh("pool-info", pool, check=False).returncode != 0:
         return []
-    virsh("pool-refresh", POOL, check=False)
-    names = [line.split()[0] for line in virsh("vol-list", POOL).stdout.splitlines() if line.strip()]
+    virsh("pool-refresh", pool, check=False)
+    names = [line.split()[0] for line in virsh("vol-list", pool).stdout.splitlines() if line.strip()]
     gone = [name for name in names if name.startswith(prefix)]
     for name in gone:
-        virsh("vol-delete", "--pool", POOL, name)
+        virsh("vol-delete", "--pool", pool, name)
     return gone
 
 

@@ -156,8 +156,8 @@ class VagrantMachine(Machine):
         )
 
     @property
-    def is_vm_built_here(self) -> bool:
-        return self.box.provider == "libvirt" and self.box.built_here
+    def is_vm(self) -> bool:
+        return self.box.provider == "libvirt"
 
     def _prepare_vm(self, log=print) -> None:
         """nslab's libvirt, the accelerator and the 127.0.0.1 relay to the VM's sshd."""
@@ -172,7 +172,7 @@ class VagrantMachine(Machine):
 
     def up(self, log=print) -> float:
         started = time.monotonic()
-        if self.is_vm_built_here:
+        if self.is_vm:
             self._prepare_vm(log)
         out_path = self.log_dir / f"vagrant-up-{self.name}.log"
         try:
@@ -196,7 +196,7 @@ class VagrantMachine(Machine):
         return states[0].state if states else "unknown"
 
     def ssh_endpoint(self) -> SshEndpoint:
-        if self.is_vm_built_here:
+        if self.is_vm:
             self._prepare_vm(log=lambda _: None)
         try:
             conf = self._vagrant.conf(vm_name=self.name)
@@ -206,14 +206,14 @@ class VagrantMachine(Machine):
         return SshEndpoint(host=conf["HostName"], port=int(conf["Port"]), user=conf["User"], key_file=key)
 
     def destroy(self, log=print) -> None:
-        if self.box.provider == "libvirt":
-            from .hostvirt import ensure_libvirt
-            ensure_libvirt(log)
+        if self.is_vm:
+            from .hostvirt import ensure_libvirtd
+            ensure_libvirtd(log)
         try:
             self._vagrant.destroy(vm_name=self.name)
         except subprocess.CalledProcessError:
             raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
-        if self.is_vm_built_here:
+        if self.is_vm:
             from .vmport import PortRelay
             PortRelay(self.instance.prefix, self.name).stop()
         log(f"vagrant: {self.name} destroyed")
@@ -237,8 +237,8 @@ class VagrantMachine(Machine):
 def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     """State of every machine of an instance, from one `vagrant status`."""
     if instance.has_vm_machines():
-        from .hostvirt import ensure_libvirt
-        ensure_libvirt(log=lambda _: None)
+        from .hostvirt import ensure_libvirtd
+        ensure_libvirtd(log=lambda _: None)
     runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))
     try:
         return {status.name: status.state for status in runner.status()}

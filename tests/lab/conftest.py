@@ -17,9 +17,9 @@ from nslab.paths import PROJECT_ROOT
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
-def invoke(*args, timeout=1800):
+def invoke(*args, timeout=1800, env=None):
     return subprocess.run([INVOKE, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

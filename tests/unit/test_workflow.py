@@ -27,5 +27,14 @@ def test_workflow_cells_are_the_local_matrix():
     assert all(lab.box(name).built_here for name in cells["box"])
     assert sorted(cells["scenario"]) == sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
     compare = workflow["jobs"]["compare"]
-    assert compare["needs"] == "cell" and compare["if"] == "always()"
+    assert compare["needs"] == ["cell", "vm"] and compare["if"] == "always()"
     assert any("invoke compare --runs artifacts" in step.get("run", "") for step in compare["steps"])
+
+
+def test_workflow_vm_job_runs_every_lab_on_the_libvirt_twin_of_a_local_box():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    vm = workflow["jobs"]["vm"]
+    assert sorted(vm["strategy"]["matrix"]["scenario"]) == sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+    command = next(step["run"] for step in vm["steps"] if "invoke up" in step.get("run", ""))
+    box = command.split("--box ")[1].split()[0]
+    assert "--provider libvirt" in command and load_lab().box(box, "libvirt").built_here

@@ -1,0 +1,180 @@
+"""The labs on a real VM: the offline vagrant-libvirt box, booted by qemu under nslab's libvirtd,
+reached only through 127.0.0.1, judged like every other machine, then destroyed without trace."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from nslab.box import recipe_hash, stored_vm_box
+from nslab.connection import Remote
+from nslab.hostvirt import missing_tools, pool_name
+from nslab.lab import load_lab
+from nslab.machines import VagrantMachine
+from nslab.vmport import PortRelay
+
+from .conftest import invoke
+
+pytestmark = [pytest.mark.lab, pytest.mark.vm]
+
+MISSING = missing_tools()
+if MISSING:
+    pytest.skip(f"VM machines need libvirt and qemu: {', '.join(MISSING)} not found (./setup.sh installs them)",
+                allow_module_level=True)
+
+VM = "debian12-vm"
+DOMAIN = f"nslab-{VM}"
+ON_VM = ("--box", "debian12", "--provider", "libvirt")
+
+
+def virsh(*args):
+    return subprocess.run(["virsh", "-q", "-c", "qemu:///system", *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def vm_artifacts(tmp_path_factory):
+    # Runs of their own, so the container tests' `latest` stays theirs.
+    return tmp_path_factory.mktemp("vm-artifacts")
+
+
+def run_on_vm(vm_artifacts, scenario):
+    process = invoke("up", f"scenario={scenario}", *ON_VM, "--destroy", "never", timeout=2400,
+                     env={"NSLAB_ARTIFACTS": str(vm_artifacts)})
+    run_path = (vm_artifacts / "latest").resolve()
+    return process, run_path, json.loads((run_path / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def vm_box():
+    process = invoke("box.build", *ON_VM, timeout=1800)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    return process
+
+
+@pytest.fixture(scope="module")
+def vm_userns_run(vm_box, vm_artifacts, docker_url):
+    yield run_on_vm(vm_artifacts, "userns")
+    # Whatever the tests did, no VM is left behind.
+    if VagrantMachine(load_lab().box(VM), docker_url).status() != "not_created":
+        invoke("down", "--box", VM, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def vm_workshop_run(vm_userns_run, vm_artifacts):
+    return run_on_vm(vm_artifacts, "workshop")
+
+
+@pytest.fixture
+def vm_remote(vm_userns_run, docker_url):
+    remote = Remote(VagrantMachine(load_lab().box(VM), docker_url).ssh_endpoint()).open()
+    yield remote
+    remote.close()
+
+
+def test_vm_box_is_built_offline_with_kernel_and_initrd_and_then_cached(vm_box):
+    box = load_lab().box(VM)
+    stored = stored_vm_box(box)
+    metadata = json.loads((stored / "metadata.json").read_text())
+    assert metadata["provider"] == "libvirt" and metadata["format"] == "qcow2"
+    assert metadata["nslab_recipe"] == recipe_hash(box)
+    assert (stored / "vmlinuz").stat().st_size > 1_000_000 and (stored / "initrd.img").stat().st_size > 1_000_000
+    image = subprocess.run(["qemu-img", "info", "--output=json", str(stored / "box.img")],
+                           capture_output=True, text=True, check=True)
+    assert json.loads(image.stdout)["format"] == "qcow2"
+    again = invoke("box.build", *ON_VM)
+    assert again.returncode == 0 and f"box {VM}: cached (nslab/{VM}, recipe {recipe_hash(box)})" in again.stdout
+
+
+def test_userns_lab_passes_on_the_vm_with_every_verdict_judged(vm_userns_run):
+    process, run_path, manifest = vm_userns_run
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    assert "20 steps: 20 pass" in process.stdout
+    machine = manifest["machines"][VM]
+    assert machine["provider"] == "libvirt" and machine["domain"] == DOMAIN
+    assert [m["mode"] for m in machine["modes"]] == ["root", "userns", "bozo"]
+    assert len(machine["steps"]) == 20 and {s["status"] for s in machine["steps"]} == {"pass"}
+    for step in machine["steps"]:
+        record = json.loads(next((run_path / VM / step["mode"]).glob(f"{step['number']:02d}-*.json")).read_text())
+        assert record["verdicts"] and all(v["status"] == "pass" for v in record["verdicts"])
+    # The remapped registry's host uid is read from the VM's own /etc/subuid artifact.
+    assert "dockremap:" in (run_path / VM / "userns" / "subuid").read_text()
+
+
+def test_the_vm_runs_a_kernel_of_its_own_under_qemu(vm_userns_run, vm_remote):
+    _, _, manifest = vm_userns_run
+    assert vm_remote.check("systemd-detect-virt").strip() in ("qemu", "kvm")
+    kernel = vm_remote.check("uname -r").strip()
+    assert manifest["machines"][VM]["kernel"] == kernel != os.uname().release
+    assert vm_remote.check("cat /etc/nslab-box").split()[-1] == "vm"
+
+
+def test_the_vm_is_reached_through_127_0_0_1_and_its_address_lives_in_nslabs_namespace(vm_userns_run, vm_remote):
+    _, _, manifest = vm_userns_run
+    ssh = manifest["machines"][VM]["ssh"]
+    relay = PortRelay("nslab", VM)
+    assert ssh["host"] == "127.0.0.1" and ssh["port"] == relay.port() and relay.running()
+    with socket.create_connection(("127.0.0.1", ssh["port"]), timeout=10) as conn:
+        assert conn.recv(64).startswith(b"SSH-2.0-")
+    address = vm_remote.check("ip -4 -o addr show eth0").split()[3].split("/")[0]
+    host_addresses = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
+    assert address not in host_addresses                       # not in the host's namespace ...
+    inside = subprocess.run(["ip", "netns", "exec", "nslab-virt", "ip", "-o", "addr"], capture_output=True,
+                            text=True, check=True).stdout
+    assert address.rsplit(".", 1)[0] + "." in inside           # ... but on the bridge in nslab's
+
+
+def test_every_mode_switch_on_the_vm_restarted_docker_through_systemd(vm_userns_run, vm_remote):
+    _, _, manifest = vm_userns_run
+    starts = vm_remote.check("journalctl -b -u docker.service -o cat | grep -c '^Started docker.service'",
+                             sudo=True)
+    assert int(starts) >= 1 + len(manifest["machines"][VM]["modes"])    # boot, then one per mode
+    assert all(m["seconds"] > 0 for m in manifest["machines"][VM]["modes"])
+
+
+def test_workshop_on_the_vm_runs_privileged_where_container_machines_cannot(vm_workshop_run):
+    process, _, manifest = vm_workshop_run
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    assert "14 steps: 14 pass" in process.stdout
+    statuses = {s["id"]: s["status"] for s in manifest["machines"][VM]["steps"]}
+    assert statuses["privileged-as-root"] == "pass"
+    assert statuses["privileged-in-userns"] == "pass"          # and userns still refuses it
+
+
+def test_compare_shows_the_vm_and_the_container_machine_side_by_side(vm_workshop_run, workshop_run, tmp_path):
+    runs = f"{workshop_run[1]},{vm_workshop_run[1]}"
+    process = invoke("compare", "--runs", runs, "--out", str(tmp_path))
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    columns = {c["machine"]: c for c in report["columns"]}
+    assert columns["debian12"]["provider"] == "docker" and columns[VM]["provider"] == "libvirt"
+    differing = {r["step"]: {columns_key: cell["status"] for columns_key, cell in r["cells"].items()}
+                 for r in report["rows"] if r["machines_differ"]}
+    # The one difference between a container machine and a VM of the same distro:
+    assert list(differing) == ["privileged-as-root"]
+    assert sorted(differing["privileged-as-root"].values()) == ["environment-limited", "pass"]
+
+
+def test_status_lists_the_vm_with_its_loopback_ssh(vm_userns_run):
+    process = invoke("status")
+    assert process.returncode == 0, process.stderr
+    line = next(l for l in process.stdout.splitlines() if VM in l)
+    assert "running" in line and f"127.0.0.1:{PortRelay('nslab', VM).port()}" in line
+
+
+def test_destroy_leaves_no_domain_volume_network_or_relay(vm_userns_run, docker_url):
+    relay = PortRelay("nslab", VM)
+    port = relay.port()
+    process = invoke("down", "--box", VM, timeout=600)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert VagrantMachine(load_lab().box(VM), docker_url).status() == "not_created"
+    assert DOMAIN not in virsh("list", "--all", "--name").split()
+    assert "nslab-isolated" not in virsh("net-list", "--all", "--name").split()
+    volumes = [line.split()[0] for line in virsh("vol-list", pool_name()).splitlines() if line.strip()]
+    # Only the box's base image stays, as Vagrant keeps a box: no volume of the machine.
+    assert all(v.startswith(f"nslab-VAGRANTSLASH-{VM}_vagrant_box_image_") for v in volumes), volumes
+    assert not relay.running() and relay.port() is None
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

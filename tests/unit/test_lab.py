@@ -1,0 +1,49 @@
+"""lab.yaml: provider variants of a box, and the rules a box row must follow."""
+from pathlib import Path
+
+import pytest
+
+from nslab.errors import ConfigError
+from nslab.lab import load_lab
+from nslab.paths import PROJECT_ROOT
+
+
+def test_provider_picks_the_libvirt_machine_of_the_same_distro():
+    lab = load_lab()
+    assert lab.box("debian12", "libvirt").name == "debian12-vm"
+    assert lab.box("debian12", "docker").name == "debian12"
+    assert lab.box("debian12-vm", "libvirt").name == "debian12-vm"
+    assert lab.box("debian12").provider == "docker"
+
+
+def test_a_box_without_that_provider_is_refused_naming_what_it_has():
+    with pytest.raises(ConfigError, match=r"box 'debian11' has no libvirt machine in lab.yaml "
+                                          r"\(it has: docker \(debian11\)\)"):
+        load_lab().box("debian11", "libvirt")
+
+
+def test_vm_boxes_built_here_are_named_nslab_and_public_ones_keep_their_name():
+    lab = load_lab()
+    assert lab.box("debian12-vm").built_here and lab.box("debian12-vm").box_name == "nslab/debian12-vm"
+    assert not lab.box("ubuntu1604-libvirt").built_here
+    assert lab.box("ubuntu1604-libvirt").box_name == "generic/ubuntu1604"
+
+
+def _lab_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (PROJECT_ROOT / "lab.yaml").read_text()
+    assert old in text
+    path = tmp_path / "lab.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_a_libvirt_box_with_both_a_recipe_and_a_download_is_refused_with_its_line(tmp_path):
+    path = _lab_with(tmp_path, "    same_as: debian12\n", "    same_as: debian12\n    vagrant_box: x/y\n")
+    with pytest.raises(ConfigError, match=r"lab.yaml:\d+: .*a libvirt box needs either suite and mirror"):
+        load_lab(path)
+
+
+def test_same_as_must_name_a_box(tmp_path):
+    path = _lab_with(tmp_path, "    same_as: debian12\n", "    same_as: debian99\n")
+    with pytest.raises(ConfigError, match=r"unknown box 'debian99'"):
+        load_lab(path)

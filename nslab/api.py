@@ -12,7 +12,7 @@ from .connection import Remote
 from .daemon import config_style, userns_on
 from .errors import ConfigError, MachineError
 from .hostdocker import ensure_host_docker, stop_own_daemon
-from .hostvirt import stop_own_libvirt
+from .hostvirt import remove_idle_network, stop_own_libvirt
 from .lab import Box, load_lab
 from .labrun import DESTROY_POLICIES, run_lab
 from .machines import (DEFAULT_INSTANCE, Instance, VagrantMachine, free_loopback_port, instances,
@@ -228,6 +228,8 @@ def down(box_names: str | None = None, host_daemon: bool = False) -> int:
                 log(f"error: {exc}")
         if not instance.is_default and instance.dotfile_path.exists():
             VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
+    if remove_idle_network(lab.providers.libvirt.network):
+        log(f"libvirt: removed the idle network {lab.providers.libvirt.network}")
     if not failures:
         log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
     if host_daemon and stop_own_daemon():

@@ -174,6 +174,19 @@ def ensure_pool() -> None:
         virsh("pool-start", pool)
 
 
+def remove_idle_network(name: str) -> bool:
+    """Removes an nslab network no VM is attached to. vagrant-libvirt removes a network with the
+    machine that created it, so one another VM still used at that time would stay behind."""
+    if libvirtd_netns() != NETNS:
+        return False
+    info = virsh("net-dumpxml", name, check=False)
+    if info.returncode != 0 or "connections=" in info.stdout:
+        return False
+    virsh("net-destroy", name, check=False)
+    virsh("net-undefine", name, check=False)
+    return True
+
+
 def delete_volumes(prefix: str) -> list[str]:
     """Deletes the pool's volumes whose names start with prefix (a rebuilt box's stale base image)."""
     pool = pool_name()

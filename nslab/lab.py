@@ -79,10 +79,19 @@ class DockerProvider(BaseModel):
     known_limits: list[KnownLimit] = []
 
 
+class LibvirtProvider(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    network: str
+    network_address: str
+    known_limits: list[KnownLimit] = []
+
+
 class Providers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     docker: DockerProvider
+    libvirt: LibvirtProvider
 
 
 class Lab(BaseModel):

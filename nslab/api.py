@@ -47,6 +47,9 @@ def build(box_names: str | None = None, force: bool = False, provider: str | Non
         boxes = parse_boxes(box_names, lab, provider)
     else:
         boxes = [b for b in lab.boxes.values() if b.built_here and provider in (None, b.provider)]
+        if not boxes:
+            raise ConfigError(f"--provider {provider}: no box of lab.yaml is built here for it "
+                              f"(its boxes come from Vagrant Cloud)")
     for box in boxes:
         if not box.built_here:
             raise ConfigError(f"box {box.name} comes from Vagrant Cloud ({box.vagrant_box}): "

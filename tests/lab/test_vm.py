@@ -12,7 +12,8 @@ from nslab.box import recipe_hash, stored_vm_box
 from nslab.connection import Remote
 from nslab.hostvirt import missing_tools, pool_name
 from nslab.lab import load_lab
-from nslab.machines import VagrantMachine
+from nslab.machines import VagrantMachine, instances
+from nslab.paths import state_dir
 from nslab.vmport import PortRelay
 
 from .conftest import invoke
@@ -178,3 +179,21 @@ def test_destroy_leaves_no_domain_volume_network_or_relay(vm_userns_run, docker_
     assert not relay.running() and relay.port() is None
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_a_matrix_runs_a_container_cell_and_a_vm_cell_at_once_and_leaves_neither(vm_box, vm_artifacts):
+    process = invoke("matrix", "--boxes", f"debian12,{VM}", "--scenarios", "workshop", "--jobs", "2",
+                     timeout=2400, env={"NSLAB_ARTIFACTS": str(vm_artifacts)})
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    folder = max((vm_artifacts / "matrix").iterdir())
+    summary = json.loads((folder / "matrix.json").read_text())
+    assert {(c["box"], c["state"]) for c in summary["cells"]} == {("debian12", "passed"), (VM, "passed")}
+    report = json.loads((folder / "report.json").read_text())
+    assert {c["machine"]: c["provider"] for c in report["columns"]} == {"debian12": "docker", VM: "libvirt"}
+    # Each cell had an instance of its own: its own domain name, relay and Vagrant state, all gone.
+    suffix = summary["matrix_id"][-6:]
+    assert not [d for d in virsh("list", "--all", "--name").split() if suffix in d]
+    assert not [i for i in instances() if suffix in i.name]
+    assert not [f for f in (state_dir() / "vm-ports").glob(f"*{suffix}*/*") if f.suffix != ".log"]
+    relays = subprocess.run(["pgrep", "-af", "nslab.vmport"], capture_output=True, text=True).stdout
+    assert suffix not in relays

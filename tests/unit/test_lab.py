@@ -47,3 +47,13 @@ def test_same_as_must_name_a_box(tmp_path):
     path = _lab_with(tmp_path, "    same_as: debian12\n", "    same_as: debian99\n")
     with pytest.raises(ConfigError, match=r"unknown box 'debian99'"):
         load_lab(path)
+
+
+def test_bad_providers_are_refused_before_anything_runs():
+    from nslab import api
+    with pytest.raises(ConfigError, match=r"--provider xen: expected one of docker, libvirt, virtualbox"):
+        api.up("userns", provider="xen")
+    with pytest.raises(ConfigError, match=r"--provider virtualbox: no box of lab.yaml is built here"):
+        api.build(provider="virtualbox")
+    with pytest.raises(ConfigError, match=r"box 'debian11' has no libvirt machine"):
+        api.build("debian11", provider="libvirt")

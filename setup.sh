@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv chromium"
 # VM machines: vagrant-libvirt, libvirt's daemons, qemu, and what builds a VM box.
-packages="$packages vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils e2fsprogs"
+packages="$packages vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils e2fsprogs iproute2 procps"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,6 +8,7 @@ only through a 127.0.0.1 port (see vmport).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -81,8 +82,14 @@ def ensure_libvirtd(log=print) -> None:
         raise MachineError(f"VM machines need libvirt and qemu ({', '.join(missing)} not found): "
                            f"run ./setup.sh, which installs them")
     fix_kvm_permissions()
-    if not answers():
-        start_own_libvirt(log)
+    if answers():
+        return
+    # Cells of a matrix (threads) and runs at once (processes) may all find none answering.
+    virt_dir().mkdir(parents=True, exist_ok=True)
+    with open(virt_dir() / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not answers():
+            start_own_libvirt(log)
 
 
 def libvirtd_netns() -> str | None:
@@ -117,8 +124,6 @@ def start_own_libvirt(log=print, timeout: float = 90) -> None:
     if not Path(f"/run/netns/{NETNS}").exists():
         _run(["ip", "netns", "add", NETNS])
     _run(["ip", "-n", NETNS, "link", "set", "lo", "up"])
-    logs = virt_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     if not _alive(_pid_from("/run/virtlogd.pid")):
         _run(["ip", "netns", "exec", NETNS, "virtlogd", "--daemon"])
     _run(["ip", "netns", "exec", NETNS, "libvirtd", "--daemon"])

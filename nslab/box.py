@@ -13,7 +13,7 @@ import docker
 
 from .errors import MachineError
 from .lab import Box
-from .paths import provision_dir, state_dir
+from .paths import provision_dir, state_dir, vagrant_home
 
 RECIPE_LABEL = "org.nslab.recipe"
 BOX_DIR = "box"
@@ -116,7 +116,7 @@ def _rootfs_command(box: Box, rootfs: Path, kind: str) -> list[str]:
 
 def stored_vm_box(box: Box) -> Path:
     """Where Vagrant keeps the added box (the project's VAGRANT_HOME; version 0)."""
-    return state_dir() / "vagrant.d" / "boxes" / box.box_name.replace("/", "-VAGRANTSLASH-") / "0" / "libvirt"
+    return vagrant_home() / "boxes" / box.stored_box_name / "0" / "libvirt"
 
 
 def cached_vm_recipe(box: Box) -> str | None:
@@ -159,7 +159,7 @@ def build_vm_box(box: Box, docker_url: str, force: bool = False, log=print) -> d
         shutil.rmtree(work, ignore_errors=True)
     # vagrant-libvirt keeps a box's disk in the pool as a base volume; a rebuilt box must not
     # boot from the old one.
-    stale = delete_volumes(box.box_name.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_")
+    stale = delete_volumes(box.stored_box_name + "_vagrant_box_image_")
     if stale:
         log(f"box {box.name}: removed the previous box's base volume(s): {', '.join(stale)}")
     seconds = time.monotonic() - started

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import docker
 
 from .errors import MachineError
 from .paths import state_dir
+from .pidfiles import alive, read_pid, terminate
 
 SYSTEM_SOCKET = "unix:///var/run/docker.sock"
 
@@ -88,21 +88,8 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
 
 def stop_own_daemon(timeout: float = 30) -> bool:
     """Stops nslab's own host daemon (never another one). Returns whether one was running."""
-    pidfile = own_daemon_dir() / "docker.pid"
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
+    pid = read_pid(own_daemon_dir() / "docker.pid")
+    if not alive(pid):
         return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    terminate(pid, timeout)
     return True

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from .errors import MachineError
 from .paths import state_dir
+from .pidfiles import alive, read_pid, terminate
 
 URI = "qemu:///system"
 NETNS = "nslab-virt"
@@ -52,6 +52,7 @@ def missing_tools() -> list[str]:
 
 
 def virsh(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    """virsh on nslab's libvirt URI; with check, a failure is a MachineError saying why."""
     result = subprocess.run(["virsh", "-q", "-c", URI, *args], capture_output=True, text=True,
                             timeout=timeout)
     if check and result.returncode != 0:
@@ -95,8 +96,8 @@ def ensure_libvirtd(log=print) -> None:
 def libvirtd_netns() -> str | None:
     """NETNS when the running libvirtd is nslab's, inside the project's namespace; else None.
     Read from the process itself, so any checkout of nslab finds it."""
-    pid = _pid_from("/run/libvirtd.pid")
-    if not _alive(pid):
+    pid = read_pid("/run/libvirtd.pid")
+    if not alive(pid):
         return None
     try:
         daemon = os.stat(f"/proc/{pid}/ns/net")
@@ -124,7 +125,7 @@ def start_own_libvirt(log=print, timeout: float = 90) -> None:
     if not Path(f"/run/netns/{NETNS}").exists():
         _run(["ip", "netns", "add", NETNS])
     _run(["ip", "-n", NETNS, "link", "set", "lo", "up"])
-    if not _alive(_pid_from("/run/virtlogd.pid")):
+    if not alive(read_pid("/run/virtlogd.pid")):
         _run(["ip", "netns", "exec", NETNS, "virtlogd", "--daemon"])
     _run(["ip", "netns", "exec", NETNS, "libvirtd", "--daemon"])
     started = time.monotonic()
@@ -150,13 +151,9 @@ def stop_own_libvirt() -> bool:
         virsh("pool-destroy", pool_name(), check=False)
         virsh("pool-undefine", pool_name(), check=False)
     for pidfile in ("/run/libvirtd.pid", "/run/virtlogd.pid"):
-        pid = _pid_from(pidfile)
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                if not _alive(pid):
-                    break
-                time.sleep(0.1)
+        pid = read_pid(pidfile)
+        if alive(pid):
+            terminate(pid, timeout=10)
     subprocess.run(["ip", "netns", "delete", NETNS], capture_output=True)
     return True
 
@@ -258,20 +255,3 @@ def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise MachineError(f"{' '.join(command)} failed: {result.stderr.strip()}")
-
-
-def _pid_from(path: str) -> int | None:
-    try:
-        return int(Path(path).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False

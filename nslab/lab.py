@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigError
-from .paths import PROJECT_ROOT, state_dir
+from .paths import PROJECT_ROOT, vagrant_home
 from .yamlfile import YamlDoc
 
 
@@ -45,6 +45,11 @@ class Box(BaseModel):
         """The Vagrant box of a VM machine (nslab's own for boxes built here)."""
         return self.vagrant_box or f"nslab/{self.name}"
 
+    @property
+    def stored_box_name(self) -> str:
+        """The box's name as Vagrant (its boxes folder) and vagrant-libvirt (its volumes) write it."""
+        return self.box_name.replace("/", "-VAGRANTSLASH-")
+
     def unavailable_reason(self) -> str | None:
         """Why this box cannot run on this machine, or None when it can."""
         if self.provider == "docker":
@@ -57,7 +62,7 @@ class Box(BaseModel):
         tool = {"virtualbox": "VBoxManage", "libvirt": "virsh"}[self.provider]
         if not shutil.which(tool):
             return f"needs the {self.provider} provider ({tool} not found)"
-        stored = state_dir() / "vagrant.d" / "boxes" / self.vagrant_box.replace("/", "-VAGRANTSLASH-")
+        stored = vagrant_home() / "boxes" / self.stored_box_name
         if not stored.exists() and os.environ.get("NSLAB_ALLOW_DOWNLOADS") != "1":
             return (f"needs the box {self.vagrant_box} from Vagrant Cloud: add it, or set "
                     f"NSLAB_ALLOW_DOWNLOADS=1 where downloads are possible")

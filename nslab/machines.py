@@ -15,7 +15,7 @@ import vagrant
 
 from .errors import MachineError
 from .lab import Box
-from .paths import PROJECT_ROOT, state_dir
+from .paths import PROJECT_ROOT, state_dir, vagrant_home
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Instance:
             env["VAGRANT_HOME"] = str(home)
             # ... but the boxes nslab built and added are the project's, shared.
             home.mkdir(exist_ok=True)
-            shared_boxes = state_dir() / "vagrant.d" / "boxes"
+            shared_boxes = vagrant_home() / "boxes"
             shared_boxes.mkdir(parents=True, exist_ok=True)
             if not (home / "boxes").exists():
                 (home / "boxes").symlink_to(shared_boxes)
@@ -129,7 +129,7 @@ def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[
     env = dict(os.environ)
     env.update({
         "DOCKER_HOST": docker_url,
-        "VAGRANT_HOME": str(state_dir() / "vagrant.d"),
+        "VAGRANT_HOME": str(vagrant_home()),
         # Vagrant would otherwise ask HashiCorp's servers for updates.
         "VAGRANT_CHECKPOINT_DISABLE": "1",
         "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
@@ -196,7 +196,8 @@ class VagrantMachine(Machine):
         return states[0].state if states else "unknown"
 
     def ssh_endpoint(self) -> SshEndpoint:
-        if self.is_vm:
+        from .vmport import PortRelay
+        if self.is_vm and not PortRelay(self.instance.prefix, self.name).running():
             self._prepare_vm(log=lambda _: None)
         try:
             conf = self._vagrant.conf(vm_name=self.name)

@@ -10,6 +10,11 @@ def state_dir() -> Path:
     return Path(os.environ.get("NSLAB_STATE", PROJECT_ROOT / ".nslab")).resolve()
 
 
+def vagrant_home() -> Path:
+    """The project's VAGRANT_HOME: the boxes nslab built or added, Vagrant's own state."""
+    return state_dir() / "vagrant.d"
+
+
 def artifacts_dir() -> Path:
     return Path(os.environ.get("NSLAB_ARTIFACTS", PROJECT_ROOT / "artifacts")).resolve()
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MachineError
+from .hostvirt import virsh
 from .paths import state_dir
 
 CLONE_NEWNET = 0x40000000
@@ -43,9 +44,7 @@ def enter_netns(name: str) -> None:
 
 def domain_address(domain: str) -> str | None:
     """The VM's IPv4 address from libvirt's DHCP leases, or None before it has one."""
-    result = subprocess.run(["virsh", "-q", "-c", "qemu:///system", "domifaddr", domain, "--source", "lease"],
-                            capture_output=True, text=True, timeout=30)
-    for line in result.stdout.splitlines():
+    for line in virsh("domifaddr", domain, "--source", "lease", timeout=30, check=False).stdout.splitlines():
         fields = line.split()
         if len(fields) >= 4 and fields[2] == "ipv4":
             return fields[3].split("/")[0]

@@ -5,7 +5,6 @@ import docker
 import pytest
 
 from nslab.box import RECIPE_LABEL, build_box, image_ref
-from nslab.connection import Remote
 from nslab.errors import RemoteTimeout
 from nslab.lab import load_lab
 

@@ -5,8 +5,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from nslab.lab import load_lab
-from nslab.machines import instances, machine_states
+from nslab.machines import instances
 
 from .conftest import invoke
 

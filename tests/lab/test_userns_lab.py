@@ -1,7 +1,6 @@
 """The userns lab run for real, judged, and its artifacts checked against each other."""
 import json
 import re
-import subprocess
 
 import pytest
 

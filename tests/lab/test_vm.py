@@ -2,7 +2,6 @@
 reached only through 127.0.0.1, judged like every other machine, then destroyed without trace."""
 import json
 import os
-import shutil
 import socket
 import subprocess
 
@@ -10,6 +9,7 @@ import pytest
 
 from nslab.box import recipe_hash, stored_vm_box
 from nslab.connection import Remote
+from nslab import hostvirt
 from nslab.hostvirt import missing_tools, pool_name
 from nslab.lab import load_lab
 from nslab.machines import VagrantMachine, instances
@@ -31,8 +31,7 @@ ON_VM = ("--box", "debian12", "--provider", "libvirt")
 
 
 def virsh(*args):
-    return subprocess.run(["virsh", "-q", "-c", "qemu:///system", *args], capture_output=True, text=True,
-                          check=True).stdout
+    return hostvirt.virsh(*args).stdout
 
 
 @pytest.fixture(scope="module")

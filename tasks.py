@@ -1,6 +1,7 @@
 """nslab's command line: thin Invoke tasks over the nslab package.
 
     invoke up scenario=userns      (or: invoke up --scenario=userns)
+    invoke judge [RUN] [--write]
     invoke compare [--runs a,b] [--baseline DIR]
     invoke matrix --boxes debian11,debian12,debian13 --scenarios userns,workshop --jobs 3
     invoke status
@@ -88,6 +89,31 @@ def faults(c):
     _exit(api.faults)
 
 
+def _optional_positional(task_name: str, flag: str) -> None:
+    # Invoke's positional arguments are all required; `invoke judge [RUN]` takes an optional
+    # one, so a bare value right after the task name is read as its flag.
+    # Invoke has read its command line before it loads this file, so start again with the flag.
+    argv = sys.argv
+    words = [i for i, word in enumerate(argv[1:], start=1) if not word.startswith("-")]
+    if words and argv[words[0]] == task_name:
+        at = words[0] + 1
+        if at < len(argv) and not argv[at].startswith("-"):
+            os.execvp(argv[0], argv[:at] + [flag] + argv[at:])
+
+
+_optional_positional("judge", "--run")
+
+
+@task(help={
+    "run": "a run id under artifacts/ or a run directory (default: the latest run)",
+    "write": "also write the re-derived verdicts into the run as judgement.json",
+})
+def judge(c, run="", write=False):
+    """Judge a run again from its artifacts alone, offline: the verdict table, every edited file named.
+    Exits 0 when every verdict passed, 1 when one failed, 2 when evidence changed or the run is unreadable."""
+    _exit(api.judge, _value("run", run) or None, write)
+
+
 @task(help={
     "runs": "runs to compare, comma-separated run ids or paths (default: the latest run)",
     "baseline": "a saved run (id or path; comma-separated for several): report every fact that "
@@ -127,4 +153,4 @@ def box_build(c, box="", force=False, provider=""):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, compare, matrix, faults, bench, down, status, box)
+ns = Collection(up, judge, compare, matrix, faults, bench, down, status, box)

@@ -1,4 +1,9 @@
-"""What the Invoke tasks call: bring machines up, run labs, report, tear down."""
+"""What the Invoke tasks call: bring machines up, run labs, judge, report, tear down.
+
+Each task imports the layers it needs when it runs: `judge` and `compare` read
+run directories only and never load the SSH stack (Fabric, paramiko), Vagrant
+or the docker SDK.
+"""
 from __future__ import annotations
 
 import re
@@ -7,19 +12,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .box import build_box
-from .connection import Remote
-from .daemon import config_style, userns_on
+from .config.lab import Box, load_lab
+from .config.options import DESTROY_POLICIES
+from .config.scenario import load_scenario
 from .errors import ConfigError, MachineError
-from .hostdocker import ensure_host_docker, stop_own_daemon
-from .hostvirt import remove_idle_network, stop_own_libvirt
-from .lab import Box, load_lab
-from .labrun import DESTROY_POLICIES, run_lab
-from .machines import (DEFAULT_INSTANCE, Instance, VagrantMachine, free_loopback_port, instances,
-                       machine_states)
 from .paths import PROJECT_ROOT, artifacts_dir
-from .report import print_outcomes
-from .scenario import load_scenario
 
 PROVIDERS = ("docker", "libvirt", "virtualbox")
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
@@ -41,6 +38,9 @@ def _check_provider(provider: str | None) -> None:
 
 def build(box_names: str | None = None, force: bool = False, provider: str | None = None) -> int:
     """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
+    from .machines.boxes import build_box
+    from .machines.hostdocker import ensure_host_docker
+    
     _check_provider(provider)
     lab = load_lab()
     if box_names:
@@ -68,6 +68,12 @@ def _check_destroy(destroy: str) -> None:
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
        instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status."""
+    from .machines.base import DEFAULT_INSTANCE, Instance, free_loopback_port
+    from .machines.boxes import build_box
+    from .machines.hostdocker import ensure_host_docker
+    from .report.table import print_outcomes
+    from .run.lab import run_lab
+    
     _check_destroy(destroy)
     _check_provider(provider)
     scenario = load_scenario(scenario_name)
@@ -97,9 +103,10 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
 def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
            continue_on_failure: bool = False, destroy: str = "always") -> int:
     """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
-    from . import compare as comparing
-    from .matrix import Matrix
-    from .reports import print_comparison, write_reports
+    from .machines.hostdocker import ensure_host_docker
+    from .report import compare as comparing
+    from .report.formats import print_comparison, write_reports
+    from .run.matrix import Matrix
 
     _check_destroy(destroy)
     if jobs < 1:
@@ -128,8 +135,10 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
 
 def faults() -> int:
     """Injects real faults and bad inputs; exits 0 only when every one was survived cleanly."""
-    from .artifacts import new_run_id, write_json
-    from .faults import FaultSuite, print_summary
+    from .harness.faults import FaultSuite, print_summary
+    from .machines.boxes import build_box
+    from .machines.hostdocker import ensure_host_docker
+    from .run.layout import new_run_id, write_json
 
     lab = load_lab()
     url = ensure_host_docker(log)
@@ -148,7 +157,9 @@ def faults() -> int:
 
 def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None) -> int:
     """Measures nslab against the raw operations and `vagrant ssh -c`; prints ratios, writes JSON + PNG."""
-    from .bench import Bench, matrix_figures, write_results
+    from .harness.bench import Bench, matrix_figures, write_results
+    from .machines.boxes import build_box
+    from .machines.hostdocker import ensure_host_docker
 
     if repeat < 1:
         raise ConfigError(f"--repeat {repeat}: expected 1 or more")
@@ -187,11 +198,44 @@ def _spread_text(spread: dict) -> str:
     return f"{spread['median']:.1f}s [{spread['min']:.1f}–{spread['max']:.1f}]"
 
 
+def judge(run: str | None = None, write: bool = False) -> int:
+    """Judges a run again from its artifacts alone; exits 0 / 1 like `up`, 2 when evidence changed."""
+    from .judge.run import judge_run
+    from .report.compare import resolve_runs
+    from .report.table import print_outcomes
+    from .run.layout import write_json
+
+    specs = [run] if run else []
+    paths = resolve_runs(specs, artifacts_dir())
+    if len(paths) != 1:
+        raise ConfigError(f"'{run}' holds {len(paths)} runs: name one of them")
+    judgement = judge_run(paths[0])
+    print_outcomes(console, judgement.steps, f"{judgement.view.scenario_name}: judged again from "
+                                            f"{judgement.view.run_id}")
+    for problem in judgement.integrity.problems():
+        console.print(f"[bold red]evidence changed[/] {problem}", soft_wrap=True)
+    for step in judgement.disagreements:
+        log(f"disagrees with the run: {step.ref.machine} {step.ref.mode}/{step.number:02d}-{step.ref.step_id}: "
+            f"recorded {step.recorded_status}, judged {step.status} from the evidence now")
+    if judgement.integrity.ok and not judgement.disagreements:
+        log(f"run {judgement.view.run_id}: {judgement.status}; every verdict agrees with the run's own")
+    if write:
+        target = judgement.view.path / "judgement.json"
+        write_json(target, {"run_id": judgement.view.run_id, "status": judgement.status,
+                            "integrity": judgement.integrity.problems(),
+                            "steps": [{"machine": s.machine, "mode": s.mode, "number": s.number,
+                                       "id": s.ref.step_id, "status": str(s.status),
+                                       "recorded_status": s.recorded_status,
+                                       "verdicts": [v.as_dict() for v in s.verdicts]} for s in judgement.steps]})
+        log(f"wrote {target}")
+    return judgement.exit_code
+
+
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:
     """Compares runs (default: the latest); with a baseline, exits 1 when any fact drifted."""
-    from . import compare as comparing
-    from .artifacts import new_run_id
-    from .reports import print_comparison, write_reports
+    from .report import compare as comparing
+    from .report.formats import print_comparison, write_reports
+    from .run.layout import new_run_id
 
     specs = [r.strip() for r in (runs or "").split(",") if r.strip()]
     run_paths = comparing.resolve_runs(specs, artifacts_dir())
@@ -216,6 +260,11 @@ def compare(runs: str | None = None, baseline: str | None = None, out: str | Non
 
 def down(box_names: str | None = None, host_daemon: bool = False) -> int:
     """Destroys machines of every instance (the default one and any a matrix left)."""
+    from .machines.base import instances
+    from .machines.hostdocker import ensure_host_docker, stop_own_daemon
+    from .machines.hostvirt import remove_idle_network, stop_own_libvirt
+    from .machines.vagrant import VagrantMachine, machine_states
+    
     lab = load_lab()
     wanted = {box.name for box in parse_boxes(box_names, lab)} if box_names else set(lab.boxes)
     url = ensure_host_docker(log)
@@ -243,6 +292,12 @@ def down(box_names: str | None = None, host_daemon: bool = False) -> int:
 
 
 def status() -> int:
+    from .daemon.styles import config_style
+    from .machines.base import instances
+    from .machines.connection import Remote
+    from .machines.hostdocker import ensure_host_docker
+    from .machines.vagrant import VagrantMachine, machine_states
+    
     lab = load_lab()
     url = ensure_host_docker(log)
     table = Table(title="nslab machines")
@@ -279,6 +334,8 @@ def status() -> int:
 
 
 def describe_mode(options: dict | None, info: dict) -> str:
+    from .daemon.modes import userns_on
+    
     remap = (options or {}).get("userns-remap")
     userns = userns_on(info)
     if remap:

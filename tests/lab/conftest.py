@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nslab.connection import Remote
-from nslab.hostdocker import ensure_host_docker
-from nslab.lab import load_lab
-from nslab.machines import VagrantMachine
+from nslab.machines.connection import Remote
+from nslab.machines.hostdocker import ensure_host_docker
+from nslab.config.lab import load_lab
+from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import PROJECT_ROOT
 
 INVOKE = str(Path(sys.executable).parent / "invoke")

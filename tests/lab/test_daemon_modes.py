@@ -1,7 +1,8 @@
 """Daemon modes applied for real: idempotent, verified, restorable, refusing bad ranges."""
 import pytest
 
-from nslab.daemon import DaemonJsonStyle, DaemonMode, apply_mode
+from nslab.daemon.modes import DaemonMode, apply_mode
+from nslab.daemon.styles.daemon_json import DaemonJsonStyle
 from nslab.errors import ConfigError, DaemonError
 
 from .conftest import invoke

@@ -4,9 +4,9 @@ import socket
 import docker
 import pytest
 
-from nslab.box import RECIPE_LABEL, build_box, image_ref
+from nslab.machines.boxes import RECIPE_LABEL, build_box, image_ref
 from nslab.errors import RemoteTimeout
-from nslab.lab import load_lab
+from nslab.config.lab import load_lab
 
 pytestmark = pytest.mark.lab
 

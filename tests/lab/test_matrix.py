@@ -5,7 +5,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from nslab.machines import instances
+from nslab.machines.base import instances
 
 from .conftest import invoke
 

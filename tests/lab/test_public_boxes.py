@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nslab.lab import load_lab
+from nslab.config.lab import load_lab
 
 from .conftest import invoke
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from nslab import api
-from nslab.oracle import parse_ps
+from nslab.judge.parse import parse_ps
 from nslab.subids import parse_subids, range_of
 
 from .conftest import invoke

@@ -7,14 +7,15 @@ import subprocess
 
 import pytest
 
-from nslab.box import recipe_hash, stored_vm_box
-from nslab.connection import Remote
-from nslab import hostvirt
-from nslab.hostvirt import missing_tools, pool_name
-from nslab.lab import load_lab
-from nslab.machines import VagrantMachine, instances
+from nslab.machines.boxes import recipe_hash, stored_vm_box
+from nslab.machines.connection import Remote
+from nslab.machines import hostvirt
+from nslab.machines.hostvirt import missing_tools, pool_name
+from nslab.config.lab import load_lab
+from nslab.machines.base import instances
+from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import state_dir
-from nslab.vmport import PortRelay
+from nslab.machines.vmport import PortRelay
 
 from .conftest import invoke
 
@@ -194,5 +195,5 @@ def test_a_matrix_runs_a_container_cell_and_a_vm_cell_at_once_and_leaves_neither
     assert not [d for d in virsh("list", "--all", "--name").split() if suffix in d]
     assert not [i for i in instances() if suffix in i.name]
     assert not [f for f in (state_dir() / "vm-ports").glob(f"*{suffix}*/*") if f.suffix != ".log"]
-    relays = subprocess.run(["pgrep", "-af", "nslab.vmport"], capture_output=True, text=True).stdout
+    relays = subprocess.run(["pgrep", "-af", "nslab.machines.vmport"], capture_output=True, text=True).stdout
     assert suffix not in relays

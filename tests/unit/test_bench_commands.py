@@ -1,12 +1,12 @@
-from nslab.bench import raw_commands
-from nslab.scenario import load_scenario
+from nslab.harness.bench import raw_commands
+from nslab.config.scenario import load_scenario
 
 
 def test_raw_column_is_the_scenarios_own_operations_without_harness():
     scenario = load_scenario("userns")
     commands = raw_commands(scenario, "daemon-json")
     restarts = [c for c in commands if "systemctl restart docker" in c]
-    assert len(restarts) == len(scenario.modes_in_order()) == 3
+    assert len(restarts) == len({step.mode for step in scenario.steps}) == 3
     assert '"userns-remap": "bozo"' in restarts[2]
     # One command per step, plus per mode: container cleanup and the restart (and, for
     # the root mode, removing old remapped data-roots after its restart).

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from nslab.errors import ConfigError
-from nslab.lab import load_lab
+from nslab.config.lab import load_lab
 from nslab.paths import PROJECT_ROOT
 
 

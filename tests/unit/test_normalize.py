@@ -1,4 +1,4 @@
-from nslab.normalize import error_line, normalize_line, ps_rows
+from nslab.report.normalize import error_line, normalize_line
 
 
 def test_ids_digests_times_and_durations_are_stripped():
@@ -21,9 +21,3 @@ def test_the_first_error_line_is_kept():
     assert error_line(output) == "received unexpected HTTP status: 500 Internal Server Error"
     assert error_line("all good\n") is None
 
-
-def test_ps_rows_keep_users_and_commands_not_pids_or_times():
-    text = ("UID          PID    PPID  C STIME TTY          TIME CMD\n"
-            "165536      1217    1200  0 06:55 ?        00:00:00 /usr/bin/docker-registry serve /etc/docker/registry/config.yml\n")
-    assert ps_rows(text) == [{"user": "165536",
-                              "command": "/usr/bin/docker-registry serve /etc/docker/registry/config.yml"}]

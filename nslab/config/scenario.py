@@ -1,0 +1,153 @@
+"""Scenario files: a lab as data (modes, steps, commands, expectations).
+
+Loading checks everything before anything runs and names file, line and key
+in its one-line error.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from ..errors import ConfigError
+from ..judge.checks import KINDS
+from ..paths import scenarios_dir
+from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
+from .yamlfile import YamlDoc
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImageSpec(Strict):
+    pull: str = Field(pattern=IMAGE_REF, description="the image a registry serves, e.g. registry:2")
+    offline: Literal["alpine", "hello", "clock", "registry"] = Field(
+        description="the image provision/images/build-lab-images.sh builds in its place")
+
+
+class ModeSpec(Strict):
+    """A daemon mode. Every mode trusts the lab registry at 127.0.0.1:5000."""
+    userns_remap: str | None = Field(default=None, description="'default' or a user nslab creates")
+    subid_start: int | None = Field(default=None, ge=1, description="start of that user's range")
+    subid_count: int = Field(default=65536, ge=1)
+    # More daemon options, as daemon.json spells them (e.g. {"icc": false}).
+    daemon_options: dict[str, bool | int | str | list[str]] = {}
+
+    @model_validator(mode="after")
+    def _custom_user_only(self):
+        if self.userns_remap is not None and self.userns_remap != "default":
+            if not re.match(USER_NAME, self.userns_remap):
+                raise ValueError(f"userns_remap: '{self.userns_remap}' is not a valid user name")
+        elif self.subid_start is not None:
+            raise ValueError("subid_start applies only to a remap user of its own, not to 'default'")
+        return self
+
+
+def _expect_model() -> type[BaseModel]:
+    """`expect:` takes one optional key per registered check kind (nslab/judge/checks/)."""
+    fields = {name: (kind.spec | None, None) for name, kind in KINDS.items()}
+    model = create_model("Expect", __base__=Strict, **fields)
+
+    def checks(self) -> list[str]:
+        """The expectations this step states (`exit: 0` counts; `data_root: false` does not)."""
+        return [name for name in KINDS if getattr(self, name) is not None and getattr(self, name) is not False]
+
+    model.checks = checks
+    return model
+
+
+Expect = _expect_model()
+
+
+class Step(Strict):
+    id: str = Field(pattern=SLUG)
+    title: str
+    mode: str
+    run: str | None = None
+    action: Literal["images"] | None = None
+    images: list[str] = []
+    sudo: bool = False
+    timeout: float = Field(default=120, gt=0, le=3600)
+    expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.run is None) == (self.action is None):
+            raise ValueError("a step has exactly one of 'run' or 'action'")
+        if self.action == "images" and not self.images:
+            raise ValueError("an 'images' action lists the images to build or pull")
+        return self
+
+
+class Cleanup(Strict):
+    containers: list[Annotated[str, Field(pattern=CONTAINER_NAME)]] = []
+    # Entering a mode without remapping, remove the data-roots remapped
+    # daemons left (/var/lib/docker/<uid>.<gid>), so each remap starts as on a
+    # pristine machine even when the machine ran the lab before.
+    remapped_data_roots: bool = False
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=SLUG)
+    title: str
+    source: str = ""
+    images: dict[str, ImageSpec]
+    modes: dict[str, ModeSpec]
+    cleanup: Cleanup = Cleanup()
+    steps: list[Step] = Field(min_length=1)
+
+    path: Path | None = Field(default=None, exclude=True)
+
+
+def render(command: str, image_refs: dict[str, str]) -> str:
+    """Fills {images.NAME} with the image reference, shell-quoted."""
+    return PLACEHOLDER.sub(lambda m: shlex.quote(image_refs[m.group(2)]), command)
+
+
+def scenario_path(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if not candidate.exists():
+            raise ConfigError(f"scenario file {name_or_path} does not exist")
+        return candidate
+    path = scenarios_dir() / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in scenarios_dir().glob("*.yaml")))
+        raise ConfigError(f"unknown scenario '{name_or_path}' (known: {known})")
+    return path
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    path = scenario_path(name_or_path)
+    doc = YamlDoc.read(path)
+    scenario = doc.validate(Scenario)
+    scenario.path = path
+    _check_references(doc, scenario)
+    return scenario
+
+
+def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
+    """What the schema alone cannot see: names that must refer to something."""
+    seen_ids: set[str] = set()
+    for index, step in enumerate(scenario.steps):
+        here = ("steps", index)
+        if step.id in seen_ids:
+            raise doc.error(here + ("id",), f"duplicate step id '{step.id}'")
+        seen_ids.add(step.id)
+        if step.mode not in scenario.modes:
+            raise doc.error(here + ("mode",), f"unknown mode '{step.mode}' "
+                            f"(this scenario defines: {', '.join(scenario.modes)})")
+        for position, image in enumerate(step.images):
+            if image not in scenario.images:
+                raise doc.error(here + ("images", position), f"unknown image '{image}' "
+                                f"(this scenario defines: {', '.join(scenario.images)})")
+        for match in PLACEHOLDER.finditer(step.run or ""):
+            kind, name = match.groups()
+            if kind != "images" or name not in scenario.images:
+                raise doc.error(here + ("run",), f"unknown placeholder '{match.group(0)}' "
+                                f"(known: {', '.join('{images.' + n + '}' for n in scenario.images)})")

@@ -1,0 +1,243 @@
+"""Benchmark: what nslab costs on top of the work the daemon must do.
+
+Columns, each repeated and reported as median and spread:
+  raw          the scenario's docker and daemon operations over one reused SSH
+               connection, no harness logic (the floor);
+  nslab        the same scenario through nslab's runner on the machine already up
+               (command phase: modes, steps, facts, verdicts, artifacts);
+  nslab-cold   `run_lab` from nothing: bring-up and destroy included;
+  vagrant-ssh  the raw operations, one `vagrant ssh -c` each (what people write by hand);
+plus the round trip of one command on nslab's connection and through `vagrant ssh -c`.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..run.layout import RunDir, write_json
+from ..machines.connection import Remote
+from ..daemon.modes import DaemonMode, wait_ready
+from ..daemon.styles import config_style
+from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
+from ..config.lab import Lab
+from ..run.lab import run_lab
+from ..machines.base import Instance, free_loopback_port
+from ..machines.vagrant import VagrantMachine, vagrant_env
+from ..paths import PROJECT_ROOT
+from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
+from ..config.scenario import Scenario, render
+
+
+def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
+    """The scenario's operations as plain shell commands, as a person would type them."""
+    refs = image_refs(scenario, "offline")
+    commands: list[str] = []
+    current = None
+    for step in scenario.steps:
+        if step.mode != current:
+            current = step.mode
+            mode = DaemonMode.from_spec(current, scenario.modes[current])
+            names = " ".join(scenario.cleanup.containers)
+            if names:
+                commands.append(f"docker rm -f {names} >/dev/null 2>&1; true")
+            options = json.dumps(mode.daemon_options())
+            if style_name != "daemon-json":
+                raise ValueError("the raw column writes daemon.json; bench a daemon-json box")
+            # reset-failed: docker.service's start limit would stop the third restart in a minute.
+            commands.append(f"echo {shlex.quote(options)} | sudo tee /etc/docker/daemon.json >/dev/null && "
+                            f"sudo systemctl reset-failed docker; sudo systemctl restart docker && "
+                            f"until docker info >/dev/null 2>&1; do sleep 0.05; done")
+            # Only once the root daemon runs in /var/lib/docker again.
+            if scenario.cleanup.remapped_data_roots and mode.remap_user is None:
+                commands.append(f"sudo {REMOVE_REMAPPED_DATA_ROOTS}")
+        if step.action == "images":
+            offline = " ".join(sorted({scenario.images[n].offline for n in step.images}))
+            commands.append(f"{BUILDER} {OFFLINE_PREFIX} {offline_recipe()} {offline}")
+        else:
+            command = render(step.run, refs)
+            commands.append(f"sudo sh -c {shlex.quote(command)}" if step.sudo else command)
+    return commands
+
+
+def _spread(values: list[float]) -> dict:
+    values = sorted(values)
+    return {"median": statistics.median(values), "min": values[0], "max": values[-1],
+            "runs": len(values), "values": [round(v, 3) for v in values]}
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def _round_trips(call, calls: int) -> dict:
+    times = []
+    for _ in range(calls):
+        started = time.monotonic()
+        call()
+        times.append((time.monotonic() - started) * 1000)
+    return {"median": statistics.median(times), "p95": _percentile(times, 0.95), "calls": calls}
+
+
+class Bench:
+    def __init__(self, lab: Lab, scenario: Scenario, docker_url: str, repeat: int, log=print):
+        self.lab = lab
+        self.box = lab.box(lab.default_boxes[0])
+        self.scenario = scenario
+        self.docker_url = docker_url
+        self.repeat = repeat
+        self.log = log
+        self.instance = Instance(f"bench-{int(time.time())}", ssh_port=free_loopback_port())
+
+    def run(self) -> dict:
+        machine = VagrantMachine(self.box, self.docker_url, instance=self.instance)
+        results: dict = {"scenario": self.scenario.name, "box": self.box.name, "repeat": self.repeat}
+        try:
+            machine.up(log=lambda _: None)
+            remote = Remote(machine.ssh_endpoint()).open()
+            try:
+                wait_ready(remote)
+                build_offline(remote, sorted({s.offline for s in self.scenario.images.values()}))
+                commands = raw_commands(self.scenario, self.box.config_style)
+                # One warm-up of each path: users, ranges and images exist afterwards for all.
+                self._nslab_once(remote)
+                results["raw_exit_codes"] = self._raw_exit_codes(remote, commands)
+                results["raw"] = _spread([self._raw_once(remote, commands) for _ in range(self.repeat)])
+                self.log(f"bench: raw {results['raw']['median']:.1f}s")
+                results["nslab"] = _spread([self._nslab_once(remote) for _ in range(self.repeat)])
+                self.log(f"bench: nslab {results['nslab']['median']:.1f}s")
+                results["rtt_ms"] = self._rtt(remote)
+                self.log(f"bench: round trip {results['rtt_ms']['median']:.1f} ms")
+            finally:
+                remote.close()
+            results["vagrant_ssh"] = _spread([self._vagrant_ssh_once(commands)
+                                               for _ in range(self.repeat)])
+            self.log(f"bench: vagrant ssh {results['vagrant_ssh']['median']:.1f}s")
+            results["vagrant_ssh_rtt_ms"] = self._vagrant_rtt()
+        finally:
+            machine.destroy(log=lambda _: None)
+        results["nslab_cold"] = _spread([self._cold_once() for _ in range(self.repeat)])
+        self.log(f"bench: nslab cold {results['nslab_cold']['median']:.1f}s")
+        results["ratios"] = {
+            "nslab_over_raw": results["nslab"]["median"] / results["raw"]["median"],
+            "vagrant_ssh_over_nslab": results["vagrant_ssh"]["median"] / results["nslab"]["median"],
+            "nslab_overhead_ms_per_command": results["rtt_ms"]["median"],
+        }
+        return results
+
+    def _raw_once(self, remote: Remote, commands: list[str]) -> float:
+        started = time.monotonic()
+        for command in commands:
+            remote.connection.run(command, hide=True, warn=True, timeout=600)
+        return time.monotonic() - started
+
+    def _raw_exit_codes(self, remote: Remote, commands: list[str]) -> list[dict]:
+        """The warm-up of the raw column, with what each command returned (kept in the results)."""
+        codes = []
+        for command in commands:
+            result = remote.connection.run(command, hide=True, warn=True, timeout=600)
+            codes.append({"command": command, "exit": result.exited,
+                          "said": (result.stderr or result.stdout).strip()[-160:]})
+        return codes
+
+    def _nslab_once(self, remote: Remote) -> float:
+        with tempfile.TemporaryDirectory() as folder:
+            run = RunDir.create(Path(folder), self.scenario.name)
+            started = time.monotonic()
+            outcomes = MachineRun(self.scenario, run, self.box.name, remote,
+                                  config_style(self.box.config_style), "offline",
+                                  known_limits=self.lab.known_limits(self.box), log=lambda _: None).execute()
+            seconds = time.monotonic() - started
+        bad = [o for o in outcomes if o.status not in ("pass", "environment-limited")]
+        if bad:
+            raise RuntimeError(f"bench run did not pass: {bad[0].step}: {bad[0].detail}")
+        return seconds
+
+    def _rtt(self, remote: Remote, calls: int = 200) -> dict:
+        return _round_trips(lambda: remote.run("true"), calls)
+
+    def _vagrant(self, command: str) -> None:
+        subprocess.run(["vagrant", "ssh", self.box.name, "-c", command], cwd=PROJECT_ROOT,
+                       env=vagrant_env(self.docker_url, self.instance), capture_output=True, timeout=600)
+
+    def _vagrant_ssh_once(self, commands: list[str]) -> float:
+        started = time.monotonic()
+        for command in commands:
+            self._vagrant(command)
+        return time.monotonic() - started
+
+    def _vagrant_rtt(self, calls: int = 10) -> dict:
+        return _round_trips(lambda: self._vagrant("true"), calls)
+
+    def _cold_once(self) -> float:
+        instance = Instance(f"bench-cold-{time.monotonic_ns()}", ssh_port=free_loopback_port())
+        started = time.monotonic()
+        result = run_lab(self.scenario, self.lab, [self.box], "always", self.docker_url,
+                         instance=instance, log=lambda _: None)
+        if result.status != "passed":
+            raise RuntimeError(f"cold bench run {result.run_path} did not pass")
+        return time.monotonic() - started
+
+
+def matrix_figures(artifacts: Path) -> dict | None:
+    """The newest sequential and --jobs 3 runs of the same matrix, if both exist."""
+    runs = []
+    for path in sorted((artifacts / "matrix").glob("*/matrix.json")):
+        data = json.loads(path.read_text())
+        cells = tuple(sorted((c["box"], c["scenario"]) for c in data["cells"]))
+        if all(c["state"] == "passed" for c in data["cells"]):
+            runs.append((cells, data["jobs"], data["seconds"], path.parent.name))
+    for cells, jobs, seconds, name in reversed(runs):
+        if jobs == 3:
+            sequential = next((r for r in reversed(runs) if r[0] == cells and r[1] == 1), None)
+            if sequential:
+                return {"cells": [list(c) for c in cells], "jobs3_seconds": seconds, "jobs3_run": name,
+                        "sequential_seconds": sequential[2], "sequential_run": sequential[3],
+                        "jobs3_over_sequential": seconds / sequential[2]}
+    return None
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [("raw", results["raw"]), ("nslab", results["nslab"]),
+               ("vagrant ssh -c", results["vagrant_ssh"]), ("nslab cold", results["nslab_cold"])]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    names = [c[0] for c in columns]
+    medians = [c[1]["median"] for c in columns]
+    errors = [[m - c[1]["min"] for m, c in zip(medians, columns)],
+              [c[1]["max"] - m for m, c in zip(medians, columns)]]
+    left.bar(names, medians, yerr=errors, color=["#6b7280", "#2563eb", "#b45309", "#60a5fa"], capsize=4)
+    for x, value in enumerate(medians):
+        left.text(x, value, f"{value:.1f}s\n{value / medians[0]:.2f}× raw", ha="center", va="bottom", fontsize=8)
+    left.set_ylim(0, max(c[1]["max"] for c in columns) * 1.2)
+    left.set_ylabel("seconds (median, min–max)")
+    left.set_title(f"{results['scenario']} lab on {results['box']}, {results['repeat']} runs each")
+    rtt = [results["rtt_ms"]["median"], results["vagrant_ssh_rtt_ms"]["median"]]
+    right.bar(["nslab connection", "vagrant ssh -c"], rtt, color=["#2563eb", "#b45309"])
+    right.set_yscale("log")
+    for x, value in enumerate(rtt):
+        right.text(x, value, f"{value:.1f} ms", ha="center", va="bottom", fontsize=8)
+    right.set_title("one command's round trip (median)")
+    if results.get("matrix"):
+        m = results["matrix"]
+        figure.text(0.5, 0.01, f"matrix {len(m['cells'])} cells: sequential {m['sequential_seconds']:.0f}s, "
+                               f"--jobs 3 {m['jobs3_seconds']:.0f}s ({m['jobs3_over_sequential']:.2f}×)",
+                    ha="center", fontsize=9)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    figure.savefig(path, dpi=110)
+
+
+def write_results(results: dict, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = folder / "results.json", folder / "results.png"
+    write_json(json_path, results)
+    chart(results, png_path)
+    return json_path, png_path

@@ -1,0 +1,324 @@
+"""The fault suite: real faults injected into real machines, and bad inputs, with a summary.
+
+Every fault runs on machines of its own instance, so nothing here can disturb
+the project's machines, and every machine it starts is destroyed at the end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+
+from ..machines.connection import Remote
+from ..daemon.modes import DaemonMode, apply_mode, wait_ready
+from ..daemon.styles.daemon_json import DaemonJsonStyle
+from ..errors import ConfigError, DaemonError, MachineError
+from ..run.images import build_offline
+from ..config.lab import Lab
+from ..machines.base import Instance, free_loopback_port
+from ..machines.vagrant import VagrantMachine
+from ..paths import PROJECT_ROOT, artifacts_dir
+
+INVOKE = str(Path(sys.executable).parent / "invoke")
+PREFIX = "faults"
+
+
+@dataclass
+class Outcome:
+    name: str
+    survived: bool
+    detail: str
+
+
+@dataclass
+class Summary:
+    faults: list[Outcome] = field(default_factory=list)
+    bad_inputs: list[Outcome] = field(default_factory=list)
+    artifacts_lost: int = 0
+    machines_left: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "faults_injected": len(self.faults),
+            "faults_survived": sum(f.survived for f in self.faults),
+            "artifacts_lost": self.artifacts_lost,
+            "machines_left_behind": len(self.machines_left),
+            "bad_inputs_tried": len(self.bad_inputs),
+            "bad_inputs_rejected_cleanly": sum(b.survived for b in self.bad_inputs),
+            "faults": [vars(f) for f in self.faults],
+            "bad_inputs": [vars(b) for b in self.bad_inputs],
+            "machines_left": self.machines_left,
+        }
+
+
+class FaultSuite:
+    def __init__(self, lab: Lab, docker_url: str, log=print):
+        self.lab = lab
+        self.box = lab.box("debian12")
+        self.docker_url = docker_url
+        self.log = log
+        self.summary = Summary()
+        self.tag = f"{PREFIX}{os.getpid()}"
+
+    # --- helpers ------------------------------------------------------------
+    def _instance(self, name: str) -> Instance:
+        return Instance(f"{self.tag}-{name}", ssh_port=free_loopback_port())
+
+    def _invoke(self, *args, timeout=900, **popen):
+        return subprocess.run([INVOKE, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, **popen)
+
+    def _record(self, kind: list, name: str, check) -> None:
+        try:
+            survived, detail = check()
+        except Exception as exc:   # a fault that escapes its check is a fault not survived
+            survived, detail = False, f"unexpected {type(exc).__name__}: {exc}"
+        kind.append(Outcome(name, survived, detail))
+        self.log(f"{'survived' if survived else 'NOT SURVIVED'}: {name}: {detail}")
+
+    def _count_lost_artifacts(self, run_path: Path) -> int:
+        """Steps the manifest records whose files are missing or unreadable."""
+        manifest = json.loads((run_path / "manifest.json").read_text())
+        lost = 0
+        for machine, record in manifest.get("machines", {}).items():
+            for step in record.get("steps", []):
+                if step["status"] == "not-run":
+                    continue
+                prefix = run_path / machine / step["mode"] / f"{step['number']:02d}-{step['id']}"
+                for suffix in (".cmd", ".stdout", ".stderr", ".json"):
+                    path = prefix.with_name(prefix.name + suffix)
+                    try:
+                        if suffix == ".json":
+                            json.loads(path.read_text())
+                        else:
+                            path.read_bytes()
+                    except (OSError, ValueError):
+                        lost += 1
+        return lost
+
+    # --- the suite ----------------------------------------------------------
+    def run(self) -> Summary:
+        machine = VagrantMachine(self.box, self.docker_url, instance=self._instance("shared"))
+        try:
+            machine.up(log=lambda _: None)
+            remote = Remote(machine.ssh_endpoint()).open()
+            try:
+                wait_ready(remote)
+                build_offline(remote, ["alpine"])
+                self._record(self.summary.faults, "daemon refuses a mode", lambda: self.refused_mode(remote))
+                self._record(self.summary.faults, "dockerd killed mid-step", lambda: self.dockerd_killed(remote))
+                self._record(self.summary.faults, "sshd session killed mid-step",
+                             lambda: self.sshd_killed(machine))
+                self._record(self.summary.bad_inputs, "remap range overlapping /etc/subuid",
+                             lambda: self.overlapping_range(remote))
+            finally:
+                remote.close()
+        finally:
+            machine.destroy(log=lambda _: None)
+        self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
+        self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
+        self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
+        for name, check in self.bad_input_checks():
+            self._record(self.summary.bad_inputs, name, check)
+        self.summary.machines_left = self.machines_left()
+        return self.summary
+
+    def refused_mode(self, remote: Remote):
+        style = DaemonJsonStyle()
+        apply_mode(remote, DaemonMode("standard"), style, log=lambda _: None)
+        bad = DaemonMode("bogus", extra_options=(("bogus-option", True),))
+        try:
+            apply_mode(remote, bad, style, log=lambda _: None)
+            return False, "the daemon accepted a bogus option"
+        except DaemonError as exc:
+            error, daemon_log = str(exc), exc.daemon_log
+        restored = style.read(remote) == DaemonMode("standard").daemon_options()
+        back = bool(remote.docker.ping())
+        ok = "refused" in error and "bogus-option" in daemon_log and restored and back
+        return ok, f"{error[:120]} | daemon log names the option: {'bogus-option' in daemon_log}; " \
+                   f"last good config restored: {restored}; daemon back: {back}"
+
+    def dockerd_killed(self, remote: Remote):
+        killer = Remote(remote.endpoint).open()
+        try:
+            timer = threading.Timer(1.5, lambda: killer.run("pkill -KILL -x dockerd", sudo=True))
+            timer.start()
+            started = time.monotonic()
+            result = remote.run("docker run --rm nslab/alpine:offline sleep 6", timeout=60)
+            timer.join()
+            seconds = time.monotonic() - started
+            remote.reset_docker_api()
+            wait_ready(remote, timeout=90)      # systemd restarts docker.service
+            ok = result.exit_code != 0 and seconds < 60
+            return ok, f"step ended with status {result.exit_code} after {seconds:.1f}s " \
+                       f"({(result.stderr or result.stdout).strip()[-100:]}); daemon back"
+        finally:
+            killer.close()
+
+    def sshd_killed(self, machine: VagrantMachine):
+        victim = Remote(machine.ssh_endpoint()).open()
+        killer = Remote(machine.ssh_endpoint()).open()
+        try:
+            # The parent of a command's shell is the sshd process serving that whole connection.
+            sshd = int(victim.check("sh -c 'ps -o ppid= -p $$'").strip())
+            name = killer.check(f"ps -o args= -p {sshd}").strip()
+            threading.Timer(1.0, lambda: killer.run(f"kill -KILL {sshd}", sudo=True)).start()
+            started = time.monotonic()
+            try:
+                victim.run("sleep 30", timeout=60)
+                return False, "the command outlived its sshd"
+            except MachineError as exc:
+                seconds = time.monotonic() - started
+                fresh = Remote(machine.ssh_endpoint()).open()
+                alive = fresh.check("echo ok").strip() == "ok"
+                fresh.close()
+                return seconds < 30 and alive, f"killed {name} ({sshd}); {exc} after {seconds:.1f}s; " \
+                                               f"a new connection works: {alive}"
+        finally:
+            victim.close()
+            killer.close()
+
+    def overlapping_range(self, remote: Remote):
+        before = remote.check("cat /etc/subuid /etc/subgid /etc/passwd /etc/docker/daemon.json", sudo=True)
+        mode = DaemonMode("clash", userns_remap="clash", subid_start=100500, subid_count=100)
+        try:
+            apply_mode(remote, mode, DaemonJsonStyle(), log=lambda _: None)
+            return False, "an overlapping range was accepted"
+        except ConfigError as exc:
+            unchanged = remote.check("cat /etc/subuid /etc/subgid /etc/passwd /etc/docker/daemon.json",
+                                     sudo=True) == before
+            return unchanged and "\n" not in str(exc), f"{exc}; machine unchanged: {unchanged}"
+
+    def broken_box(self):
+        host = docker.DockerClient(base_url=self.docker_url)
+        broken = f"nslab/{self.tag}-broken:latest"
+        dockerfile = f'FROM {self.box.image}:latest\nCMD ["/bin/false"]\n'.encode()
+        with tempfile.TemporaryDirectory() as context:
+            Path(context, "Dockerfile").write_bytes(dockerfile)
+            host.images.build(path=context, tag=broken, pull=False, rm=True)
+        instance = self._instance("broken")
+        os.environ["NSLAB_IMAGE"] = broken
+        os.environ["NSLAB_BOOT_TIMEOUT"] = "20"      # it will never boot: do not wait long
+        try:
+            machine = VagrantMachine(self.box, self.docker_url, instance=instance)
+            try:
+                machine.up(log=lambda _: None)
+                return False, "a broken box came up"
+            except MachineError as exc:
+                error = str(exc)
+            machine.destroy(log=lambda _: None)
+            left = [c.name for c in host.containers.list(all=True) if c.name.startswith(instance.prefix)]
+            return not left, f"up failed: {error[:100]}...; destroyed, containers left: {left}"
+        finally:
+            del os.environ["NSLAB_IMAGE"], os.environ["NSLAB_BOOT_TIMEOUT"]
+            host.images.remove(broken, force=True)
+
+    def interrupted_run(self):
+        instance = f"{self.tag}-sigint"
+        before = set(artifacts_dir().glob("2*"))
+        process = subprocess.Popen([INVOKE, "up", "scenario=userns", "--instance", instance],
+                                   cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True, text=True)
+        run_path = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            new = set(artifacts_dir().glob("2*")) - before
+            if new:
+                run_path = new.pop()
+                steps = json.loads((run_path / "manifest.json").read_text()).get("machines", {})
+                if any(len(m.get("steps", [])) >= 3 for m in steps.values()):
+                    break
+            time.sleep(0.3)
+        os.killpg(process.pid, signal.SIGINT)         # what Ctrl-C sends: the whole group
+        try:
+            process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return False, "the run did not stop within 120 s of Ctrl-C"
+        if run_path is None:
+            return False, "the run never recorded a step"
+        manifest = json.loads((run_path / "manifest.json").read_text())
+        steps = sum(len(m["steps"]) for m in manifest["machines"].values())
+        lost = self._count_lost_artifacts(run_path)
+        self.summary.artifacts_lost += lost
+        ok = process.returncode == 130 and manifest["status"] == "interrupted" and steps >= 3 and lost == 0
+        return ok, f"exit {process.returncode}, manifest {manifest['status']}, {steps} steps kept, " \
+                   f"{lost} artifacts lost"
+
+    def concurrent_runs(self):
+        names = [f"{self.tag}-a", f"{self.tag}-b"]
+        before = set(artifacts_dir().glob("2*"))
+        processes = [subprocess.Popen([INVOKE, "up", "scenario=workshop", "--instance", name, "--destroy",
+                                       "always"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+                     for name in names]
+        # A third run on a busy instance is refused at once and changes nothing.
+        time.sleep(5)
+        busy = self._invoke("up", "scenario=workshop", "--instance", names[0], timeout=120)
+        outputs = [p.communicate(timeout=900)[0] for p in processes]
+        runs = sorted(set(artifacts_dir().glob("2*")) - before)
+        containers = set()
+        for run in runs:
+            manifest = json.loads((run / "manifest.json").read_text())
+            containers |= {m.get("container") for m in manifest["machines"].values()}
+            self.summary.artifacts_lost += self._count_lost_artifacts(run)
+        ok = (all(p.returncode == 0 for p in processes) and len(runs) == 2 and len(containers) == 2
+              and busy.returncode == 2 and "in use by pid" in busy.stderr)
+        detail = (f"exits {[p.returncode for p in processes]}, runs {[r.name for r in runs]}, "
+                  f"machines {sorted(containers)}; run on a busy instance: exit {busy.returncode} "
+                  f"({busy.stderr.strip()[:120]})")
+        if not ok:
+            detail += " | " + " | ".join(o[-300:] for o in outputs)
+        return ok, detail
+
+    def bad_input_checks(self):
+        base = (PROJECT_ROOT / "scenarios" / "workshop.yaml").read_text()
+        broken = {
+            "malformed YAML": base.replace("modes:\n  root: {}", "modes:\n  root: {"),
+            "unknown key": base.replace("    mode: root\n", "    mode: root\n    moode: root\n", 1),
+            "missing field": base.replace("    title: the alpine image is present\n", "", 1),
+            "unknown mode": base.replace("    mode: root\n", "    mode: rootless\n", 1),
+            "shell metacharacters in a container name": base.replace(
+                "  containers: [sleeper]", "  containers: ['sleeper; touch /tmp/pwned']"),
+            "shell metacharacters in an image": base.replace(
+                "alpine: {pull: alpine, offline: alpine}", "alpine: {pull: 'alpine; touch /tmp/pwned', offline: alpine}"),
+        }
+        folder = Path(tempfile.mkdtemp(prefix="nslab-bad-"))
+        for name, text in broken.items():
+            path = folder / f"{name.replace(' ', '-')}.yaml"
+            path.write_text(text)
+            yield name, lambda path=path: self._refused(["up", f"scenario={path}"], str(path))
+        yield "unknown scenario", lambda: self._refused(["up", "scenario=no-such-lab"], "unknown scenario")
+        yield "unknown box", lambda: self._refused(["up", "scenario=userns", "--box", "no-such-box"], "unknown box")
+        yield "unknown destroy policy", lambda: self._refused(["up", "scenario=userns", "--destroy", "sometimes"],
+                                                             "--destroy sometimes")
+
+    def _refused(self, args: list[str], must_name: str):
+        before = sorted(p.name for p in artifacts_dir().glob("*"))
+        result = self._invoke(*args, timeout=120)
+        after = sorted(p.name for p in artifacts_dir().glob("*"))
+        line = result.stderr.strip()
+        ok = result.returncode == 2 and line.count("\n") == 0 and must_name in line and before == after
+        return ok, f"exit {result.returncode}: {line[:160]}"
+
+    def machines_left(self) -> list[str]:
+        host = docker.DockerClient(base_url=self.docker_url)
+        return [c.name for c in host.containers.list(all=True) if self.tag in c.name]
+
+
+def print_summary(summary: Summary, console) -> None:
+    data = summary.as_dict()
+    console.print(f"faults injected: {data['faults_injected']}, survived: {data['faults_survived']}")
+    console.print(f"artifacts lost: {data['artifacts_lost']}")
+    console.print(f"machines left behind: {data['machines_left_behind']}")
+    console.print(f"bad inputs tried: {data['bad_inputs_tried']}, rejected cleanly: "
+                  f"{data['bad_inputs_rejected_cleanly']}")

@@ -1,0 +1,51 @@
+"""Evidence to verdicts: a pure function of the files a run captured.
+
+The live run and `invoke judge` call the same `judge_step`; nothing here opens
+a connection or imports the machine layers.
+"""
+from __future__ import annotations
+
+from .checks import KINDS
+from .evidence import FactUnavailable, StepEvidence
+from .verdict import Status, Verdict
+
+TIMED_OUT = -1          # the exit code a run records for a command killed at its timeout
+
+
+def stated_checks(expect) -> list[str]:
+    """The expectations a step states, in registry order; a step that states none must exit 0."""
+    return expect.checks() or ["exit"]
+
+
+def needed_facts(expect) -> list[str]:
+    """The facts the run must capture for these expectations, each once."""
+    facts: list[str] = []
+    for name in stated_checks(expect):
+        for fact in KINDS[name].facts(getattr(expect, name)):
+            if fact not in facts:
+                facts.append(fact)
+    return facts
+
+
+def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout: float | None = None) -> list[Verdict]:
+    if evidence.exit_code == TIMED_OUT:
+        return [Verdict("timeout", Status.ERROR, f"done within {timeout or 0:.0f}s", None, evidence.stderr)]
+    verdicts = []
+    for name in stated_checks(expect):
+        try:
+            verdicts.append(KINDS[name].judge(getattr(expect, name), evidence))
+        except FactUnavailable as exc:
+            verdicts.append(Verdict(name, Status.ERROR, _describe(getattr(expect, name)), None, str(exc)))
+    limit = next((l for l in known_limits if l["signature"] in evidence.output), None)
+    if limit is not None:
+        line = next((x.strip()[:300] for x in evidence.output.splitlines() if limit["signature"] in x), "")
+        for verdict in verdicts:
+            if verdict.status != Status.PASS:
+                # Not a pass, and not the lab's failure either: say which limit, with the error.
+                verdict.status = Status.LIMITED
+                verdict.detail = f"{limit['reason']}: {line}"
+    return verdicts
+
+
+def _describe(value):
+    return value.model_dump() if hasattr(value, "model_dump") else value

@@ -1,0 +1,29 @@
+"""What a check kind is: the YAML value it takes, the facts it needs, and how it judges."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..evidence import StepEvidence
+from ..verdict import Verdict
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    name: str
+    #: The type of the value in a scenario's `expect:` (a pydantic-checked annotation).
+    spec: Any
+    judge: Callable[[Any, StepEvidence], Verdict]
+    #: The facts the run must capture for this check: "container:<name>", "docker-info", ...
+    facts: Callable[[Any], list[str]] = field(default=lambda spec: [])
+    #: One line for the scenario reference: what it reads and how the expected value is found.
+    summary: str = ""
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def line_with(text: str, needle: str) -> str:
+    return next((line.strip()[:300] for line in text.splitlines() if needle in line), "")

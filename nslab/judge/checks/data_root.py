@@ -1,0 +1,34 @@
+"""`data_root: true`: the daemon's data-root is where its mode puts it, and exists:
+/var/lib/docker, or /var/lib/docker/<uid>.<gid> named after the first subordinate
+uid and gid of the remap user (read from the step's /etc/subuid and /etc/subgid)."""
+from __future__ import annotations
+
+from ...subids import range_of
+from ..evidence import FactUnavailable, StepEvidence
+from ..verdict import Status, Verdict
+from .base import CheckKind
+
+DOCKER_ROOT = "/var/lib/docker"
+
+
+def expected_data_root(evidence: StepEvidence) -> str:
+    user = evidence.remap_user
+    if user is None:
+        return DOCKER_ROOT
+    uids, gids = range_of(evidence.subid_ranges("subuid"), user), range_of(evidence.subid_ranges("subgid"), user)
+    if uids is None or gids is None:
+        raise FactUnavailable(f"{user} has no range in the step's /etc/subuid or /etc/subgid")
+    return f"{DOCKER_ROOT}/{uids.start}.{gids.start}"
+
+
+def judge(enabled: bool, evidence: StepEvidence) -> Verdict:
+    wanted = expected_data_root(evidence)
+    observed = evidence.docker_info().get("DockerRootDir")
+    exists = wanted in evidence.docker_dirs()
+    return Verdict("data_root", Status.PASS if observed == wanted and exists else Status.FAIL, wanted, observed,
+                   "" if exists else f"{wanted} does not exist on the machine")
+
+
+KIND = CheckKind("data_root", bool, judge, lambda spec: ["docker-info", "docker-dirs", "subids"],
+                 summary="docker info's DockerRootDir and the directories in /var/lib/docker; expected: "
+                         "/var/lib/docker, or <uid>.<gid> from the remap user's first ranges")

@@ -1,0 +1,19 @@
+"""`exit: 0 | N | nonzero`: the command's exit status (a step with no expectation must exit 0)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from ..verdict import Status, Verdict
+from .base import CheckKind, last_line
+
+
+def judge(wanted, evidence) -> Verdict:
+    wanted = 0 if wanted is None else wanted
+    code = evidence.exit_code
+    ok = code != 0 if wanted == "nonzero" else code == wanted
+    return Verdict("exit", Status.PASS if ok else Status.FAIL, wanted, code,
+                   "" if ok else last_line(evidence.output))
+
+
+KIND = CheckKind("exit", int | Literal["nonzero"], judge,
+                 summary="the command's exit status; `nonzero` for any failure")

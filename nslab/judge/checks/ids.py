@@ -1,0 +1,80 @@
+"""`uid:` and `gid: {container: NAME, inside: N}`: the ids a container's main process runs as.
+
+Observed: the real id of PID 1 inside the container and of the same process on
+the machine (each from its /proc status). Expected on the machine: the inside
+id mapped through that process's own uid_map / gid_map, so a container with a
+user namespace of its own (`--userns=host`, say) is judged by its own facts.
+The daemon's mode mapped through /etc/subuid (subgid) is a cross-check, reported
+beside the verdict when it disagrees.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...config.names import CONTAINER_NAME
+from ...subids import map_to_host
+from ..evidence import ContainerFacts, FactUnavailable, StepEvidence
+from ..parse import map_through
+from ..verdict import Status, Verdict
+from .base import CheckKind
+
+FIELDS = {"uid": ("Uid", "uid_map", "subuid"), "gid": ("Gid", "gid_map", "subgid")}
+
+
+class IdExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    container: str = Field(pattern=CONTAINER_NAME)
+    inside: int = Field(ge=0, description="the id of the container's PID 1 as the container sees it")
+
+
+def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
+                     evidence: StepEvidence) -> tuple[int | None, list[dict]]:
+    """The machine's id for a container id, from the container's own map; and the mode's cross-check."""
+    _, map_name, subid_file = FIELDS[kind]
+    expected = map_through(container.id_map(map_name), inside_id)
+    if container.userns_mode == "host" or evidence.remap_user is None:
+        source = ("the container opts out of the daemon's user namespace (--userns=host)"
+                  if container.userns_mode == "host" else "the daemon does not remap")
+        predicted = inside_id
+    else:
+        source = f"the daemon remaps to {evidence.remap_user} (its ranges in /etc/{subid_file})"
+        try:
+            predicted = map_to_host(evidence.subid_ranges(subid_file), evidence.remap_user, inside_id)
+        except FactUnavailable as exc:
+            return expected, [{"source": source, "expected": None, "agrees": None, "detail": str(exc)}]
+    return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
+
+
+def disagreements(cross_checks: list[dict]) -> str:
+    return "; ".join(f"cross-check disagrees: {c['source']} gives {c['expected']}"
+                     for c in cross_checks if c.get("agrees") is False)
+
+
+def _judge(kind: str):
+    status_field, map_name, _ = FIELDS[kind]
+
+    def judge(spec: IdExpect, evidence: StepEvidence) -> Verdict:
+        container = evidence.container(spec.container)
+        pid = container.require_running()
+        observed = {"container": spec.container, "inside": container.inside_id(status_field),
+                    "host": container.host_id(status_field)}
+        host, cross_checks = expected_on_host(container, kind, spec.inside, evidence)
+        wanted = {"container": spec.container, "inside": spec.inside, "host": host}
+        detail = "; ".join(filter(None, [f"container '{spec.container}', host pid {pid}, "
+                                         f"{map_name} {container.id_map(map_name)}",
+                                         disagreements(cross_checks)]))
+        return Verdict(kind, Status.PASS if observed == wanted else Status.FAIL, wanted, observed,
+                       detail, cross_checks)
+    return judge
+
+
+def _facts(spec: IdExpect) -> list[str]:
+    return [f"container:{spec.container}", "subids"]
+
+
+UID = CheckKind("uid", IdExpect, _judge("uid"), _facts,
+                summary="uid of the container's PID 1 inside and on the machine; expected on the machine: "
+                        "the inside uid through that process's own uid_map (cross-check: the daemon's "
+                        "mode and /etc/subuid)")
+GID = CheckKind("gid", IdExpect, _judge("gid"), _facts,
+                summary="the same for the gid, through the process's gid_map (cross-check: /etc/subgid)")

@@ -1,0 +1,38 @@
+"""`process: {command, uid}`: every process running the program runs as that uid,
+in the step's `ps` listing and in /proc/<pid>/status of each `pidof` match."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...config.names import PROGRAM_NAME
+from ..evidence import StepEvidence
+from ..parse import parse_ps, program_of, resolve_uid, status_ids
+from ..verdict import Status, Verdict
+from .base import CheckKind
+
+
+class ProcessExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    command: str = Field(pattern=PROGRAM_NAME, description="program name, e.g. dockerd")
+    uid: int = Field(ge=0, description="host uid every such process runs as")
+
+
+def judge(spec: ProcessExpect, evidence: StepEvidence) -> Verdict:
+    wanted = {"command": spec.command, "uid": spec.uid}
+    rows = [r for r in parse_ps(evidence.stdout) if program_of(r["command"]) == spec.command]
+    if not rows:
+        return Verdict("process", Status.FAIL, wanted, None, f"no {spec.command} process in the ps output")
+    users = evidence.host_accounts()
+    observed = {
+        "ps": sorted({resolve_uid(r["user"], users) for r in rows}, key=str),
+        "proc": sorted({status_ids(evidence.program_status(spec.command, pid), "Uid")
+                        for pid in evidence.program_pids(spec.command)}, key=str),
+    }
+    ok = observed["ps"] == [spec.uid] and observed["proc"] == [spec.uid]
+    return Verdict("process", Status.PASS if ok else Status.FAIL, wanted, observed, rows[0]["line"])
+
+
+KIND = CheckKind("process", ProcessExpect, judge,
+                 lambda spec: [f"program:{spec.command}", "host-accounts"],
+                 summary="the uid of every process of the program, from the step's ps rows and from "
+                         "/proc/<pid>/status of each pidof match")

@@ -1,0 +1,50 @@
+"""`ps_row: {container, side: inside|host, uid}`: the step's `ps` listing shows the
+container's main process as the expected user (names resolved through that side's passwd)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...config.names import CONTAINER_NAME
+from ..evidence import StepEvidence
+from ..parse import parse_ps, resolve_uid
+from ..verdict import Status, Verdict
+from .base import CheckKind
+from .ids import disagreements, expected_on_host
+
+
+class PsRowExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    container: str = Field(pattern=CONTAINER_NAME)
+    side: Literal["inside", "host"]
+    uid: int = Field(ge=0, description="container-side uid; on the host side it is mapped")
+
+
+def judge(spec: PsRowExpect, evidence: StepEvidence) -> Verdict:
+    container = evidence.container(spec.container)
+    cross_checks: list[dict] = []
+    if spec.side == "inside":
+        pid, users, wanted = 1, container.inside_accounts(), spec.uid
+    else:
+        pid, users = container.require_running(), evidence.host_accounts()
+        wanted, cross_checks = expected_on_host(container, "uid", spec.uid, evidence)
+    rows = parse_ps(evidence.stdout)
+    row = next((r for r in rows if r["pid"] == pid), None)
+    if row is None:
+        return Verdict("ps_row", Status.FAIL, {"pid": pid, "uid": wanted}, None,
+                       f"no row for pid {pid} in the ps output ({len(rows)} rows)", cross_checks)
+    observed_uid = resolve_uid(row["user"], users)
+    return Verdict("ps_row", Status.PASS if observed_uid == wanted else Status.FAIL,
+                   {"pid": pid, "uid": wanted}, {"pid": pid, "user": row["user"], "uid": observed_uid},
+                   "; ".join(filter(None, [row["line"], disagreements(cross_checks)])), cross_checks)
+
+
+def facts(spec: PsRowExpect) -> list[str]:
+    return [f"container:{spec.container}"] + (["host-accounts", "subids"] if spec.side == "host" else [])
+
+
+KIND = CheckKind("ps_row", PsRowExpect, judge, facts,
+                 summary="the step's ps row of the container's main process (host pid from its inspect, "
+                         "PID 1 inside); its user resolved through that side's passwd; expected on the host: "
+                         "the uid through the process's own uid_map")

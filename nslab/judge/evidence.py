@@ -1,0 +1,161 @@
+"""A step's evidence: the files a run captured, and the facts judging reads from them.
+
+Layout of one step's facts folder (`<machine>/<mode>/NN-<step>.facts/`), one file a fact:
+
+    container-<name>.inspect.json    `docker inspect` of the container
+    container-<name>.host-status     /proc/<pid>/status of its main process, read on the machine
+    container-<name>.uid_map         /proc/<pid>/uid_map and gid_map of that process
+    container-<name>.gid_map
+    container-<name>.inside-status   /proc/1/status read inside the container
+    container-<name>.inside-passwd   /etc/passwd and /etc/group inside the container
+    container-<name>.inside-group
+    host.passwd, host.group          `getent passwd`, `getent group` on the machine
+    host.subuid, host.subgid         /etc/subuid, /etc/subgid
+    program-<name>.pids              `pidof <name>`, and program-<name>.<pid>.status each
+    docker-info.json                 the daemon's `docker info`
+    docker-dirs                      directories in /var/lib/docker: "uid gid path" lines
+    daemon-contents.json             containers and images the daemon lists
+    unavailable.json                 facts that could not be read, with the reason
+
+A fact is requested by name (FACT_KINDS); the run captures each requested fact
+once per step, and judging never reads anything but these files.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..subids import parse_subids
+from .parse import parse_id_map, parse_passwd, status_ids
+
+# The facts a check may ask for: "container:<name>", "program:<name>", or one of these.
+FACT_KINDS = ("container", "program", "host-accounts", "subids", "docker-info", "docker-dirs",
+              "daemon-contents")
+UNAVAILABLE = "unavailable.json"
+
+
+class FactUnavailable(Exception):
+    """A fact a verdict needs is not in the evidence (it could not be read, or was not captured)."""
+
+
+def container_file(name: str, what: str) -> str:
+    return f"container-{name}.{what}"
+
+
+def program_file(name: str, what: str) -> str:
+    return f"program-{name}.{what}"
+
+
+class ContainerFacts:
+    """One container as captured: its inspect, its main process on the machine and inside."""
+
+    def __init__(self, evidence: "StepEvidence", name: str):
+        self.name = name
+        self._evidence = evidence
+        inspect = json.loads(evidence.text(container_file(name, "inspect.json")))
+        state = inspect.get("State") or {}
+        self.running = bool(state.get("Running"))
+        self.pid = state.get("Pid") or 0
+        host_config = inspect.get("HostConfig") or {}
+        #: "host" when the container opted out of the daemon's user namespace.
+        self.userns_mode = host_config.get("UsernsMode") or ""
+        self.user = (inspect.get("Config") or {}).get("User") or ""
+        ports = (inspect.get("NetworkSettings") or {}).get("Ports") or {}
+        self.published = sorted(f"{b['HostIp']}:{b['HostPort']}->{port}"
+                                for port, bindings in ports.items() for b in bindings or [])
+
+    def require_running(self) -> int:
+        if not self.running or not self.pid:
+            raise FactUnavailable(f"container '{self.name}' is not running")
+        return self.pid
+
+    def host_id(self, field: str) -> int:
+        """Real uid or gid of the container's main process as the machine sees it."""
+        return self._status_id(container_file(self.name, "host-status"), field)
+
+    def inside_id(self, field: str) -> int:
+        """Real uid or gid of PID 1 as the container sees it."""
+        return self._status_id(container_file(self.name, "inside-status"), field)
+
+    def id_map(self, kind: str) -> list[tuple[int, int, int]]:
+        """The process's own uid_map or gid_map: how its ids stand for the machine's."""
+        entries = parse_id_map(self._evidence.text(container_file(self.name, kind)))
+        if not entries:
+            raise FactUnavailable(f"{container_file(self.name, kind)} holds no mapping")
+        return entries
+
+    def inside_accounts(self, what: str = "passwd") -> dict[str, int]:
+        return parse_passwd(self._evidence.text(container_file(self.name, f"inside-{what}")))
+
+    def _status_id(self, file: str, field: str) -> int:
+        value = status_ids(self._evidence.text(file), field)
+        if value is None:
+            raise FactUnavailable(f"no {field} line in {file}")
+        return value
+
+
+class StepEvidence:
+    """Everything one step left: its command's outputs and exit status, its facts, its mode."""
+
+    def __init__(self, folder: Path, exit_code: int | None, stdout: str, stderr: str, mode: dict):
+        self.folder = folder
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.mode = mode
+        #: The evidence files a verdict read, in order: what a mutation of it must change.
+        self.read: list[str] = []
+        self._unavailable: dict | None = None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def text(self, name: str) -> str:
+        path = self.folder / name
+        try:
+            content = path.read_text(errors="replace")
+        except FileNotFoundError:
+            reason = self.unavailable().get(name)
+            raise FactUnavailable(reason or f"{name} was not captured for this step") from None
+        if name not in self.read:
+            self.read.append(name)
+        return content
+
+    def unavailable(self) -> dict[str, str]:
+        if self._unavailable is None:
+            path = self.folder / UNAVAILABLE
+            self._unavailable = json.loads(path.read_text()) if path.exists() else {}
+        return self._unavailable
+
+    def container(self, name: str) -> ContainerFacts:
+        return ContainerFacts(self, name)
+
+    def host_accounts(self, what: str = "passwd") -> dict[str, int]:
+        return parse_passwd(self.text(f"host.{what}"))
+
+    def subid_ranges(self, kind: str):
+        """The machine's /etc/subuid or /etc/subgid at this step."""
+        return parse_subids(self.text(f"host.{kind}"), f"/etc/{kind}")
+
+    def program_pids(self, program: str) -> list[int]:
+        return [int(p) for p in self.text(program_file(program, "pids")).split()]
+
+    def program_status(self, program: str, pid: int) -> str:
+        return self.text(program_file(program, f"{pid}.status"))
+
+    def docker_info(self) -> dict:
+        return json.loads(self.text("docker-info.json"))
+
+    def docker_dirs(self) -> list[str]:
+        """Directories directly under /var/lib/docker (and itself), as paths."""
+        return [line.split(None, 2)[2] for line in self.text("docker-dirs").splitlines()
+                if len(line.split(None, 2)) == 3]
+
+    def daemon_contents(self) -> dict:
+        return json.loads(self.text("daemon-contents.json"))
+
+    @property
+    def remap_user(self) -> str | None:
+        """The user whose ranges the step's daemon maps container ids into (None: no remapping)."""
+        return self.mode.get("remap_user")

@@ -1,0 +1,88 @@
+"""A whole run judged again from its directory alone, as `invoke judge` and `compare` do."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config.scenario import Scenario, load_scenario
+from ..errors import ConfigError
+from ..run.layout import LAYOUT, SCENARIO_COPY, Integrity, RunView, StepRef
+from . import judge_step
+from .verdict import JUDGED_OK, Status, Verdict, worst
+
+
+@dataclass
+class StepJudgement:
+    ref: StepRef
+    title: str
+    status: Status
+    verdicts: list[Verdict]
+    #: What the run recorded when it ran, to be compared with what the evidence says now.
+    recorded_status: str
+    recorded_verdicts: list[dict] = field(default_factory=list)
+    evidence_read: list[str] = field(default_factory=list)
+    judged: bool = True
+
+    machine = property(lambda self: self.ref.machine)
+    mode = property(lambda self: self.ref.mode)
+    number = property(lambda self: self.ref.number)
+    seconds = property(lambda self: self.ref.seconds)
+
+    @property
+    def agrees(self) -> bool:
+        return self.status == self.recorded_status and (
+            not self.judged or [v.as_dict() for v in self.verdicts] == self.recorded_verdicts)
+
+    @property
+    def detail(self) -> str:
+        if not self.judged:
+            return self.ref.detail
+        return next((v.explain() for v in self.verdicts if v.status != Status.PASS), "")
+
+
+@dataclass
+class RunJudgement:
+    view: RunView
+    steps: list[StepJudgement]
+    integrity: Integrity
+
+    @property
+    def disagreements(self) -> list[StepJudgement]:
+        return [s for s in self.steps if not s.agrees]
+
+    @property
+    def status(self) -> str:
+        if self.view.manifest.get("status") in ("interrupted", "error") or not self.steps:
+            return self.view.manifest.get("status", "error")
+        return "passed" if all(s.status in JUDGED_OK for s in self.steps) else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        if not self.integrity.ok:
+            return 2
+        return 0 if self.status == "passed" else 1
+
+
+def judge_run(path: Path) -> RunJudgement:
+    view = RunView(path)
+    if view.layout < LAYOUT:
+        raise ConfigError(f"{path}: written by an older nslab (layout {view.layout}) that kept no evidence "
+                          f"to judge from; compare still shows its recorded verdicts")
+    if view.scenario_text() is None:
+        raise ConfigError(f"{path / SCENARIO_COPY}: missing, so the run's expectations are unknown")
+    scenario = load_scenario(str(view.path / SCENARIO_COPY))
+    integrity = view.verify()
+    return RunJudgement(view, [judge_recorded_step(view, scenario, ref) for ref in view.all_steps()], integrity)
+
+
+def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> StepJudgement:
+    step = next((s for s in scenario.steps if s.id == ref.step_id), None)
+    if step is None:
+        raise ConfigError(f"{view.path / SCENARIO_COPY}: has no step '{ref.step_id}', which the manifest lists")
+    record = view.step_record(ref)
+    if record is None:      # never ran: an earlier step broke the machine, or the mode was refused
+        return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
+    evidence = view.evidence(ref, record)
+    verdicts = judge_step(step.expect, evidence, view.known_limits(ref.machine), step.timeout)
+    return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
+                         record.get("verdicts", []), evidence.read)

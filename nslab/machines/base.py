@@ -1,0 +1,118 @@
+"""What nslab needs of a lab machine, and the sets of machines (instances) runs use."""
+from __future__ import annotations
+
+import socket
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.lab import Box
+from ..paths import PROJECT_ROOT, state_dir, vagrant_home
+
+
+@dataclass(frozen=True)
+class SshEndpoint:
+    host: str
+    port: int
+    user: str
+    key_file: str
+
+
+class Machine(ABC):
+    """A machine a lab runs on: brought up, reached over SSH, destroyed."""
+
+    def __init__(self, box: Box):
+        self.box = box
+
+    @property
+    def name(self) -> str:
+        return self.box.name
+
+    @abstractmethod
+    def up(self, log=print) -> float:
+        """Brings the machine up; returns the seconds it took."""
+
+    @abstractmethod
+    def status(self) -> str:
+        """'running', 'not_created', 'stopped', ..."""
+
+    @abstractmethod
+    def ssh_endpoint(self) -> SshEndpoint:
+        ...
+
+    @abstractmethod
+    def destroy(self, log=print) -> None:
+        ...
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A set of machines of the one Vagrantfile with Vagrant state, container
+    names and SSH port of its own, so runs at once never clash. The default
+    instance uses the project's .vagrant, as plain `vagrant` commands do."""
+    name: str = "default"
+    ssh_port: int | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == "default"
+
+    @property
+    def prefix(self) -> str:
+        return "nslab" if self.is_default else f"nslab-{self.name}"
+
+    @property
+    def dotfile_path(self) -> Path | None:
+        return None if self.is_default else state_dir() / "instances" / self.name
+
+    def has_vm_machines(self) -> bool:
+        """True when a libvirt machine of this instance exists (Vagrant then needs libvirtd)."""
+        folder = self.dotfile_path or PROJECT_ROOT / ".vagrant"
+        return any((folder / "machines").glob("*/libvirt/id"))
+
+    def env(self) -> dict[str, str]:
+        env = {"NSLAB_MACHINE_PREFIX": self.prefix}
+        if self.dotfile_path is not None:
+            self.dotfile_path.mkdir(parents=True, exist_ok=True)
+            env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_path)
+            # Vagrant locks a machine being created under a key that every new
+            # machine shares, in VAGRANT_HOME: instances need homes of their own
+            # to come up at the same time.
+            home = self.dotfile_path / "home"
+            env["VAGRANT_HOME"] = str(home)
+            # ... but the boxes nslab built and added are the project's, shared.
+            home.mkdir(exist_ok=True)
+            shared_boxes = vagrant_home() / "boxes"
+            shared_boxes.mkdir(parents=True, exist_ok=True)
+            if not (home / "boxes").exists():
+                (home / "boxes").symlink_to(shared_boxes)
+        if self.ssh_port is not None:
+            env["NSLAB_SSH_PORT"] = str(self.ssh_port)
+        return env
+
+
+DEFAULT_INSTANCE = Instance()
+
+
+def instances() -> list[Instance]:
+    """The default instance and every other one whose Vagrant state still exists."""
+    folder = state_dir() / "instances"
+    others = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    return [DEFAULT_INSTANCE] + [Instance(name) for name in others]
+
+
+_ports_given: set[int] = set()
+_ports_lock = threading.Lock()
+
+
+def free_loopback_port() -> int:
+    """A port free on 127.0.0.1 now and not handed to another machine of this process."""
+    with _ports_lock:
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            if port not in _ports_given:
+                _ports_given.add(port)
+                return port

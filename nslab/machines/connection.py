@@ -1,0 +1,178 @@
+"""One SSH connection per machine, kept open for a whole run.
+
+Shell commands go through Fabric on that connection; structured daemon facts
+come from the docker SDK, whose HTTP requests travel as `docker system
+dial-stdio` channels of the same connection.
+"""
+from __future__ import annotations
+
+import shlex
+import socket
+import time
+from dataclasses import dataclass
+
+import docker
+import paramiko
+import requests
+from docker.transport.sshconn import SSHConnectionPool
+from fabric import Config, Connection
+from fabric.runners import Remote as FabricRemoteRunner
+from invoke.exceptions import CommandTimedOut
+
+from ..errors import MachineError, RemoteTimeout
+from .base import SshEndpoint
+
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class CommandResult:
+    command: str
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class _FreshChannelPool(SSHConnectionPool):
+    """A new `docker system dial-stdio` channel per request: a pooled one dies
+    silently whenever the daemon restarts, and the lab restarts it often."""
+
+    def _put_conn(self, conn):
+        if conn is not None:
+            conn.close()
+
+
+class _SameConnectionAdapter(requests.adapters.HTTPAdapter):
+    """Sends every docker API request over the run's own SSH connection."""
+
+    def __init__(self, ssh_client, timeout: float):
+        super().__init__()
+        self._pool = _FreshChannelPool(ssh_client=ssh_client, timeout=timeout, maxsize=4)
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        return self._pool
+
+    def get_connection(self, url, proxies=None):
+        return self._pool
+
+    def close(self):
+        self._pool.close()
+        super().close()
+
+
+class _PromptRemoteRunner(FabricRemoteRunner):
+    # Invoke's runner polls for the end of a command every 10 ms, which alone
+    # costs ~5 ms a command; 1 ms polling keeps the round trip near the network's.
+    input_sleep = 0.001
+
+
+class Remote:
+    """Runs commands on one machine over one persistent SSH connection."""
+
+    def __init__(self, endpoint: SshEndpoint, connect_timeout: float = 15):
+        self.endpoint = endpoint
+        config = Config(overrides={"load_ssh_configs": False, "run": {"in_stream": False},
+                                   "runners": {"remote": _PromptRemoteRunner}})
+        self.connection = Connection(
+            host=endpoint.host, port=endpoint.port, user=endpoint.user, config=config,
+            connect_timeout=connect_timeout,
+            connect_kwargs={"key_filename": [endpoint.key_file], "look_for_keys": False,
+                            "allow_agent": False},
+        )
+        self._docker_api: docker.APIClient | None = None
+
+    def open(self, attempts_until: float = 60) -> "Remote":
+        """Connects, retrying with back-off while sshd is still starting."""
+        deadline = time.monotonic() + attempts_until
+        pause = 0.1
+        while True:
+            try:
+                self.connection.open()
+                break
+            except Exception as exc:  # paramiko raises many kinds while sshd starts
+                if time.monotonic() > deadline:
+                    raise MachineError(f"cannot reach {self.endpoint.user}@{self.endpoint.host}:"
+                                       f"{self.endpoint.port} over SSH: {exc}") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+        transport = self.connection.transport
+        # Small commands are latency-bound; Nagle's algorithm costs ~30 ms each.
+        transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_keepalive(5)
+        return self
+
+    def run(self, command: str, timeout: float = DEFAULT_TIMEOUT, sudo: bool = False) -> CommandResult:
+        if sudo:
+            command = "sudo -n sh -c " + shlex.quote(command)
+        started = time.monotonic()
+        try:
+            result = self.connection.run(command, hide=True, warn=True, timeout=timeout)
+        except CommandTimedOut:
+            raise RemoteTimeout(f"{self.endpoint.host}:{self.endpoint.port}: command timed out after "
+                                f"{timeout:.0f}s: {command}") from None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            # sshd or the machine went away under the command.
+            raise MachineError(f"connection to {self.endpoint.user}@{self.endpoint.host}:{self.endpoint.port} "
+                               f"lost during: {command} ({type(exc).__name__}: {exc or 'closed'})") from None
+        seconds = time.monotonic() - started
+        if result.exited in (None, -1) and seconds >= timeout:
+            # Invoke kills the channel at the timeout but may miss that its own
+            # timer fired (the timer thread can still be alive when it checks).
+            raise RemoteTimeout(f"{self.endpoint.host}:{self.endpoint.port}: command timed out after "
+                                f"{timeout:.0f}s: {command}")
+        if result.exited is None or (result.exited == -1 and not self.connection.is_connected):
+            raise MachineError(f"connection to {self.endpoint.host}:{self.endpoint.port} lost during: {command}")
+        return CommandResult(command=command, exit_code=result.exited, stdout=result.stdout,
+                             stderr=result.stderr, seconds=seconds)
+
+    def check(self, command: str, timeout: float = DEFAULT_TIMEOUT, sudo: bool = False) -> str:
+        """Runs a command that must succeed; returns its stdout."""
+        result = self.run(command, timeout=timeout, sudo=sudo)
+        if not result.ok:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise MachineError(f"command failed on {self.endpoint.host}:{self.endpoint.port} "
+                               f"(status {result.exit_code}): {command}: {detail[0]}")
+        return result.stdout
+
+    def write_file(self, path: str, content: str, mode: str = "0644") -> None:
+        """Writes a root-owned file atomically (a reader never sees half of it)."""
+        temporary = f"{path}.nslab-new"
+        # The content travels in the command itself: runs take no stdin (in_stream=False).
+        self.check(f"printf %s {shlex.quote(content)} > {shlex.quote(temporary)} && "
+                   f"chmod {mode} {shlex.quote(temporary)} && "
+                   f"mv -f {shlex.quote(temporary)} {shlex.quote(path)}", sudo=True)
+
+    def read_file(self, path: str, sudo: bool = False) -> str | None:
+        result = self.run(f"cat {shlex.quote(path)}", sudo=sudo)
+        return result.stdout if result.ok else None
+
+    @property
+    def docker(self) -> docker.APIClient:
+        """The machine's Docker daemon through the docker SDK, over this connection."""
+        if self._docker_api is None:
+            # base_url is never dialled: the adapter below carries every request.
+            api = docker.APIClient(base_url="http://nslab-machine:2375", version="1.24", timeout=60)
+            api.mount("http://", _SameConnectionAdapter(self.connection.client, timeout=60))
+            # Speak the daemon's own API version (Docker 1.11 predates 1.24's minimum).
+            api._version = api.version(api_version=False)["ApiVersion"]
+            self._docker_api = api
+        return self._docker_api
+
+    def reset_docker_api(self) -> None:
+        """Forgets pooled API channels, e.g. after the daemon restarted."""
+        if self._docker_api is not None:
+            self._docker_api.close()
+            self._docker_api = None
+
+    def close(self) -> None:
+        self.reset_docker_api()
+        self.connection.close()

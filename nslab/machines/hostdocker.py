@@ -1,0 +1,95 @@
+"""The host Docker daemon that runs container machines.
+
+nslab uses a daemon that already answers (NSLAB_DOCKER_HOST, DOCKER_HOST, or
+the system socket) and never changes it. When none answers it starts its own,
+with socket, data-root, exec-root and pidfile of its own under the state
+folder, so it can never disturb a system daemon.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+
+from ..errors import MachineError
+from ..paths import state_dir
+from .pidfiles import alive, read_pid, terminate
+
+SYSTEM_SOCKET = "unix:///var/run/docker.sock"
+
+
+def own_daemon_dir() -> Path:
+    return state_dir() / "docker"
+
+
+def own_socket_url() -> str:
+    return f"unix://{own_daemon_dir() / 'docker.sock'}"
+
+
+def answers(url: str) -> bool:
+    if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
+        return False
+    try:
+        client = docker.DockerClient(base_url=url, version="1.24", timeout=5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def ensure_host_docker(log=print) -> str:
+    """Returns the URL of a host daemon that answers, starting nslab's own if needed."""
+    explicit = os.environ.get("NSLAB_DOCKER_HOST")
+    if explicit:
+        if not answers(explicit):
+            raise MachineError(f"NSLAB_DOCKER_HOST={explicit}: no Docker daemon answers there")
+        return explicit
+    for url in (os.environ.get("DOCKER_HOST"), own_socket_url(), SYSTEM_SOCKET):
+        if url and answers(url):
+            return url
+    start_own_daemon(log)
+    return own_socket_url()
+
+
+def start_own_daemon(log=print, timeout: float = 60) -> None:
+    home = own_daemon_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    # exec-root holds containerd's sockets, whose paths must stay short.
+    exec_root = Path("/run") / f"nslab-{hashlib.sha256(str(home).encode()).hexdigest()[:10]}"
+    command = [
+        "dockerd",
+        "--host", own_socket_url(),
+        "--data-root", str(home / "data"),
+        "--exec-root", str(exec_root),
+        "--pidfile", str(home / "docker.pid"),
+    ]
+    log(f"host docker: starting nslab's own daemon ({own_socket_url()})")
+    with open(home / "dockerd.log", "ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise MachineError(f"host dockerd exited with status {process.returncode}; "
+                               f"see {home / 'dockerd.log'}")
+        if answers(own_socket_url()):
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+    raise MachineError(f"host dockerd did not answer within {timeout:.0f}s; see {home / 'dockerd.log'}")
+
+
+def stop_own_daemon(timeout: float = 30) -> bool:
+    """Stops nslab's own host daemon (never another one). Returns whether one was running."""
+    pid = read_pid(own_daemon_dir() / "docker.pid")
+    if not alive(pid):
+        return False
+    terminate(pid, timeout)
+    return True

@@ -1,0 +1,137 @@
+"""Lab machines of the project's Vagrantfile, driven by python-vagrant."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import vagrant
+
+from ..config.lab import Box
+from ..errors import MachineError
+from ..paths import PROJECT_ROOT, state_dir, vagrant_home
+from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint, free_loopback_port
+
+
+def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DOCKER_HOST": docker_url,
+        "VAGRANT_HOME": str(vagrant_home()),
+        # Vagrant would otherwise ask HashiCorp's servers for updates.
+        "VAGRANT_CHECKPOINT_DISABLE": "1",
+        "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
+        "VAGRANT_NO_COLOR": "1",
+        "LIBVIRT_DEFAULT_URI": "qemu:///system",
+    })
+    env.update(instance.env())
+    return env
+
+
+class VagrantMachine(Machine):
+    """A machine of the project's Vagrantfile, driven by python-vagrant."""
+
+    def __init__(self, box: Box, docker_url: str, log_dir: Path | None = None,
+                 instance: Instance = DEFAULT_INSTANCE):
+        super().__init__(box)
+        self.instance = instance
+        self.log_dir = log_dir or state_dir() / "logs" / instance.name
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr_path = self.log_dir / f"vagrant-{box.name}.err"
+        self._vagrant = vagrant.Vagrant(
+            root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance),
+            err_cm=vagrant.make_file_cm(str(self._stderr_path), mode="w"),
+        )
+
+    @property
+    def is_vm(self) -> bool:
+        return self.box.provider == "libvirt"
+
+    def _prepare_vm(self, log=print) -> None:
+        """nslab's libvirt, the accelerator and the 127.0.0.1 relay to the VM's sshd."""
+        from .hostvirt import ensure_libvirt
+        from .vmport import PortRelay
+
+        host = ensure_libvirt(log)
+        self._vagrant.env.update({"NSLAB_LIBVIRT_DRIVER": host.driver, "NSLAB_LIBVIRT_POOL": host.pool})
+        relay = PortRelay(self.instance.prefix, self.name)
+        port = relay.port() or self.instance.ssh_port or free_loopback_port()
+        relay.ensure(port, host.netns)
+
+    def up(self, log=print) -> float:
+        started = time.monotonic()
+        if self.is_vm:
+            self._prepare_vm(log)
+        out_path = self.log_dir / f"vagrant-up-{self.name}.log"
+        try:
+            with open(out_path, "w") as out:
+                for line in self._vagrant.up(vm_name=self.name, provider=self.box.provider,
+                                             stream_output=True):
+                    out.write(line)
+                    text = line.strip()
+                    if text.startswith(f"==> {self.name}:"):
+                        log(f"vagrant: {text[4:]}")
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant up {self.name} failed: {self._last_error()} "
+                               f"(log: {out_path})") from None
+        return time.monotonic() - started
+
+    def status(self) -> str:
+        try:
+            states = self._vagrant.status(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant status {self.name} failed: {self._last_error()}") from None
+        return states[0].state if states else "unknown"
+
+    def ssh_endpoint(self) -> SshEndpoint:
+        from .vmport import PortRelay
+        if self.is_vm and not PortRelay(self.instance.prefix, self.name).running():
+            self._prepare_vm(log=lambda _: None)
+        try:
+            conf = self._vagrant.conf(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant ssh-config {self.name} failed: {self._last_error()}") from None
+        key = conf.get("IdentityFile", "").strip('"')
+        return SshEndpoint(host=conf["HostName"], port=int(conf["Port"]), user=conf["User"], key_file=key)
+
+    def destroy(self, log=print) -> None:
+        if self.is_vm:
+            from .hostvirt import ensure_libvirtd
+            ensure_libvirtd(log)
+        try:
+            self._vagrant.destroy(vm_name=self.name)
+        except subprocess.CalledProcessError:
+            raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
+        if self.is_vm:
+            from .vmport import PortRelay
+            PortRelay(self.instance.prefix, self.name).stop()
+        log(f"vagrant: {self.name} destroyed")
+        self.forget_instance()
+
+    def forget_instance(self) -> None:
+        """Drops an instance's Vagrant state once none of its machines exists."""
+        folder = self.instance.dotfile_path
+        if folder is not None and not any((folder / "machines").glob("*/*/id")):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _last_error(self) -> str:
+        """The start of Vagrant's error message (its first lines say what went wrong)."""
+        try:
+            lines = [l.strip() for l in self._stderr_path.read_text(errors="replace").splitlines() if l.strip()]
+        except OSError:
+            return "no error output"
+        return " ".join(lines)[:400] or "no error output"
+
+
+def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
+    """State of every machine of an instance, from one `vagrant status`."""
+    if instance.has_vm_machines():
+        from .hostvirt import ensure_libvirtd
+        ensure_libvirtd(log=lambda _: None)
+    runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))
+    try:
+        return {status.name: status.state for status in runner.status()}
+    except subprocess.CalledProcessError as exc:
+        raise MachineError(f"vagrant status failed (instance {instance.name}, status {exc.returncode})") from None

@@ -1,0 +1,236 @@
+"""Runs side by side: modes x machines, the facts that matter, and drift against a baseline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..judge.run import StepJudgement, judge_run
+from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
+from .normalize import error_line, normalize_line
+
+RowKey = tuple[str, str, str]          # scenario, mode, step id
+
+
+@dataclass
+class Column:
+    """One machine, with the runs of different labs it took part in."""
+    key: str
+    machine: str
+    distro: str
+    docker_version: str
+    provider: str
+    run_ids: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+    #: What makes this column's verdicts untrustworthy: edited evidence, a re-judge that disagrees.
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        flag = " · ⚠ EVIDENCE CHANGED" if any(not f.startswith("older") for f in self.flags) else ""
+        return f"{self.machine} · {self.distro} · Docker {self.docker_version} · {self.provider}{flag}"
+
+    @property
+    def run_id(self) -> str:
+        return ", ".join(self.run_ids)
+
+    @property
+    def scenario(self) -> str:
+        return "+".join(self.scenarios)
+
+
+@dataclass
+class Cell:
+    status: str
+    facts: dict
+    title: str = ""
+    number: int = 0
+
+    def text(self) -> str:
+        parts = [self.status]
+        f = self.facts
+        if "uid_inside" in f:
+            parts.append(f"uid {f['uid_inside']}→{f['uid_host']}")
+        if "gid_inside" in f:
+            parts.append(f"gid {f['gid_inside']}→{f['gid_host']}")
+        if "ps_uid" in f:
+            parts.append(f"ps {f['ps_user']} (uid {f['ps_uid']})")
+        if "process_uid" in f:
+            parts.append(f"process uid {f['process_uid']}")
+        if "data_root" in f:
+            parts.append(f["data_root"])
+        if f.get("exit") not in (0, None):
+            parts.append(f"exit {f['exit']}")
+        if f.get("error"):
+            parts.append(f["error"])
+        elif f.get("output"):
+            parts.append(f["output"])
+        return " · ".join(str(p) for p in parts)
+
+
+@dataclass
+class Change:
+    row: RowKey
+    machine: str
+    fact: str
+    before: object
+    after: object
+
+    def describe(self) -> str:
+        scenario, mode, step = self.row
+        return f"{self.machine} {scenario}/{mode}/{step}: {self.fact}: {self.before!r} -> {self.after!r}"
+
+
+@dataclass
+class Comparison:
+    columns: list[Column] = field(default_factory=list)
+    rows: list[RowKey] = field(default_factory=list)
+    cells: dict[tuple[RowKey, str], Cell] = field(default_factory=dict)
+    runs: list[Path] = field(default_factory=list)
+
+    def cell(self, row: RowKey, column: Column) -> Cell | None:
+        return self.cells.get((row, column.key))
+
+    def title(self, row: RowKey) -> str:
+        return next((c.title for (r, _), c in self.cells.items() if r == row and c.title), row[2])
+
+    def differs(self, row: RowKey) -> bool:
+        """Machines disagree on this row (a finding in itself)."""
+        seen = [c.facts for c in (self.cell(row, col) for col in self.columns) if c is not None]
+        return any(facts != seen[0] for facts in seen[1:])
+
+    def uid_maps(self) -> dict[str, dict[str, list[tuple[str, int, int]]]]:
+        """Per column and mode: (container, container uid, host uid) as observed."""
+        maps: dict = {}
+        for (row, key), cell in self.cells.items():
+            if "uid_inside" in cell.facts:
+                entry = (cell.facts.get("container", "?"), cell.facts["uid_inside"], cell.facts["uid_host"])
+                maps.setdefault(key, {}).setdefault(row[1], [])
+                if entry not in maps[key][row[1]]:
+                    maps[key][row[1]].append(entry)
+        return maps
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for cell in self.cells.values():
+            counts[cell.status] = counts.get(cell.status, 0) + 1
+        return counts
+
+
+def resolve_runs(specs: list[str], artifacts: Path) -> list[Path]:
+    """Run ids, run directories, folders of runs, or 'latest', to run directories holding a manifest."""
+    paths: list[Path] = []
+    for spec in specs or ["latest"]:
+        candidate = Path(spec)
+        if not (candidate / MANIFEST).exists() and not candidate.is_dir():
+            candidate = artifacts / spec
+        if (candidate / MANIFEST).exists():
+            found = [candidate]
+        elif candidate.is_dir():   # a folder of runs, e.g. a CI job's downloaded artifacts
+            found = sorted(p.parent for p in candidate.glob(f"*/{MANIFEST}") if not p.parent.is_symlink())
+        else:
+            found = []
+        if not found:
+            raise ConfigError(f"'{spec}' is not a run (no {MANIFEST} there or under {artifacts})")
+        paths += [p.resolve() for p in found if p.resolve() not in paths]
+    return paths
+
+
+def build(run_paths: list[Path]) -> Comparison:
+    """Every run judged again from its own evidence; its files checked against their digests."""
+    comparison = Comparison(runs=list(run_paths))
+    for run_path in run_paths:
+        view = RunView(run_path)
+        judgement = judge_run(run_path) if view.layout >= LAYOUT else None
+        for machine, record in view.machines.items():
+            column = _column_for(comparison, view, machine, record)
+            if judgement is None:
+                column.flags.append("older layout: recorded verdicts, not re-judged")
+            else:
+                column.flags += [f"evidence: {p}" for p in judgement.integrity.problems()
+                                 if p.startswith(f"{machine}/") or "/" not in p.split(":")[0]]
+                column.flags += [f"re-judged {s.status}, recorded {s.recorded_status}: {s.ref.mode}/{s.ref.step_id}"
+                                 for s in judgement.disagreements if s.ref.machine == machine]
+            steps = [s for s in judgement.steps if s.ref.machine == machine] if judgement else None
+            for ref in view.steps(machine):
+                row = (view.scenario_name, ref.mode, ref.step_id)
+                if row not in comparison.rows:
+                    comparison.rows.append(row)
+                judged = next((s for s in steps if s.ref == ref), None) if steps is not None else None
+                comparison.cells[(row, column.key)] = _cell(view, ref, judged)
+    return comparison
+
+
+def _column_for(comparison: Comparison, view: RunView, machine: str, record: dict) -> Column:
+    """Runs of different labs on the same machine share a column; a repeated lab gets a new one."""
+    identity = (machine, record.get("os") or record.get("distro", "?"),
+                record.get("docker_version") or "?", record.get("provider", "?"))
+    for column in comparison.columns:
+        if (column.machine, column.distro, column.docker_version, column.provider) == identity \
+                and view.scenario_name not in column.scenarios:
+            break
+    else:
+        column = Column(f"{machine}#{len(comparison.columns) + 1}", *identity)
+        comparison.columns.append(column)
+    column.run_ids.append(view.run_id)
+    column.scenarios.append(view.scenario_name)
+    return column
+
+
+def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None) -> Cell:
+    record = view.step_record(ref)
+    if record is None:       # never ran (not-run, or the machine broke first)
+        return Cell(ref.status, {"status": ref.status}, number=ref.number)
+    verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.get("verdicts", [])
+    status = str(judged.status) if judged else record["status"]
+    facts: dict = {"status": status, "exit": record["exit_code"]}
+    for verdict in verdicts:
+        observed = verdict.get("observed")
+        if verdict["check"] == "uid" and isinstance(observed, dict):
+            facts.update(uid_inside=observed["inside"], uid_host=observed["host"],
+                         container=observed.get("container", "?"))
+        elif verdict["check"] == "gid" and isinstance(observed, dict):
+            facts.update(gid_inside=observed["inside"], gid_host=observed["host"])
+        elif verdict["check"] == "ps_row" and isinstance(observed, dict):
+            facts.update(ps_user=observed["user"], ps_uid=observed["uid"])
+        elif verdict["check"] == "process" and isinstance(observed, dict):
+            facts["process_uid"] = observed["ps"]
+        elif verdict["check"] == "data_root":
+            facts["data_root"] = observed
+        elif verdict["check"] == "daemon_empty" and isinstance(observed, dict):
+            facts["daemon_contents"] = {k: len(v) for k, v in observed.items()}
+        elif verdict["check"] in ("output_contains", "output_matches") and observed:
+            facts["output"] = normalize_line(str(observed))[:240]
+    if record["exit_code"] not in (0, None):
+        output = (view.read_text(ref.files.file("stderr")) or "") + (view.read_text(ref.files.file("stdout")) or "")
+        facts["error"] = error_line(output)
+    return Cell(status, facts, title=record.get("title", ""), number=ref.number)
+
+
+def drift(current: Comparison, baseline: Comparison) -> list[Change]:
+    """Every fact that changed, per row and machine (runs are matched by scenario and machine)."""
+    def by_machine(comparison: Comparison) -> dict[tuple[RowKey, str], Cell]:
+        cells = {}
+        for column in comparison.columns:
+            for row in comparison.rows:
+                cell = comparison.cell(row, column)
+                if cell is not None:
+                    cells[(row, column.machine)] = cell
+        return cells
+
+    now, before = by_machine(current), by_machine(baseline)
+    scenarios = {row[0] for row in current.rows}
+    changes = []
+    for key in list(before) + [k for k in now if k not in before]:
+        row, machine = key
+        if row[0] not in scenarios:
+            continue                  # the baseline covers more labs than this comparison
+        old, new = before.get(key), now.get(key)
+        if old is None or new is None:
+            changes.append(Change(row, machine, "step", "present" if old else "absent",
+                                  "present" if new else "absent"))
+            continue
+        for fact in sorted(set(old.facts) | set(new.facts)):
+            if old.facts.get(fact) != new.facts.get(fact):
+                changes.append(Change(row, machine, fact, old.facts.get(fact), new.facts.get(fact)))
+    return changes

@@ -1,0 +1,31 @@
+"""report.json: the whole comparison as data."""
+from __future__ import annotations
+
+import json
+
+from ..compare import Change, Comparison
+
+FILE = "report.json"
+
+
+def as_data(comparison: Comparison, changes: list[Change]) -> dict:
+    return {
+        "runs": [str(p) for p in comparison.runs],
+        "columns": [{"key": c.key, "label": c.label, "run_id": c.run_id, "scenario": c.scenario,
+                     "machine": c.machine, "distro": c.distro, "docker_version": c.docker_version,
+                     "provider": c.provider, "flags": c.flags} for c in comparison.columns],
+        "rows": [{"scenario": r[0], "mode": r[1], "step": r[2], "title": comparison.title(r),
+                  "machines_differ": comparison.differs(r),
+                  "cells": {col.key: {"status": cell.status, "text": cell.text(), "facts": cell.facts}
+                            for col in comparison.columns if (cell := comparison.cell(r, col))}}
+                 for r in comparison.rows],
+        "uid_maps": {key: {mode: [{"container": c, "container_uid": i, "host_uid": h} for c, i, h in entries]
+                           for mode, entries in modes.items()}
+                     for key, modes in comparison.uid_maps().items()},
+        "counts": comparison.counts(),
+        "drift": [{"scenario": c.row[0], "mode": c.row[1], "step": c.row[2], "machine": c.machine,
+                   "fact": c.fact, "before": c.before, "after": c.after} for c in changes],
+    }
+
+def render(comparison: Comparison, changes: list[Change]) -> str:
+    return json.dumps(as_data(comparison, changes), indent=2, default=str) + "\n"

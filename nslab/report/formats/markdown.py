@@ -1,0 +1,30 @@
+"""report.md: the comparison as a Markdown table (a CI job summary)."""
+from __future__ import annotations
+
+from ..compare import Change, Comparison
+
+FILE = "report.md"
+
+
+def render(comparison: Comparison, changes: list[Change]) -> str:
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["# nslab compare", "", "Runs: " + ", ".join(f"`{p.name}`" for p in comparison.runs), ""]
+    lines.append("| lab / mode / step | " + " | ".join(escape(c.label) + f" ({c.run_id})"
+                                                     for c in comparison.columns) + " |")
+    lines.append("|---" * (len(comparison.columns) + 1) + "|")
+    for row in comparison.rows:
+        mark = " ⚠ machines differ" if comparison.differs(row) else ""
+        cells = [escape(cell.text()) if (cell := comparison.cell(row, col)) else "" for col in comparison.columns]
+        lines.append(f"| {row[0]} / {row[1]} / {escape(comparison.title(row))}{mark} | " + " | ".join(cells) + " |")
+    flagged = [(c, f) for c in comparison.columns for f in c.flags]
+    if flagged:
+        lines += ["", "## Evidence that does not hold", ""]
+        lines += [f"- ⚠ {escape(c.machine)} ({c.run_id}): {escape(f)}" for c, f in flagged]
+    if changes:
+        lines += ["", "## Drift against the baseline", ""]
+        lines += [f"- {escape(c.describe())}" for c in changes]
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(comparison.counts().items()))
+    lines += ["", f"Verdicts: {counts}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""The comparison as a terminal table (rich): yellow where machines differ, red where a fact drifted."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..compare import Change, Comparison
+from ..table import STYLES
+
+
+def terminal_table(comparison: Comparison, changes: list[Change]) -> Table:
+    changed = {(c.row, c.machine) for c in changes}
+    table = Table(title="nslab compare: modes × machines (yellow: machines differ; red: changed since baseline)")
+    table.add_column("lab / mode / step", overflow="fold")
+    for column in comparison.columns:
+        table.add_column(f"{column.label}\n{column.run_id}", overflow="fold")
+    for row in comparison.rows:
+        differs = comparison.differs(row)
+        cells = []
+        for column in comparison.columns:
+            cell = comparison.cell(row, column)
+            if cell is None:
+                cells.append("")
+                continue
+            style = STYLES.get(cell.status, "")
+            text = f"[{style}]{escape(cell.text())}[/]"
+            if (row, column.machine) in changed:
+                text = f"[on red]{text}[/]"
+            elif differs:
+                text = f"[on yellow]{text}[/]"
+            cells.append(text)
+        table.add_row(f"{row[0]} / {row[1]} / {comparison.title(row)}", *cells)
+    return table
+
+def print_comparison(console: Console, comparison: Comparison, changes: list[Change]) -> None:
+    console.print(terminal_table(comparison, changes))
+    for change in changes:
+        console.print(f"[red]changed[/] {escape(change.describe())}")
+    for column in comparison.columns:
+        for flag in column.flags:
+            console.print(f"[bold red]⚠ {escape(column.machine)} ({escape(column.run_id)}):[/] {escape(flag)}")

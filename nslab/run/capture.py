@@ -1,0 +1,126 @@
+"""Reads the facts a step's expectations need from the machine and keeps each as a file.
+
+What is read here is all a verdict may use: judging (nslab/judge/) reads only
+these files. A fact that cannot be read is recorded as unavailable, with the
+reason, and the verdicts that need it become errors.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+
+import docker
+
+from ..errors import MachineError, RemoteTimeout
+from ..judge.evidence import UNAVAILABLE, container_file, program_file
+from ..machines.connection import Remote
+from .layout import RunDir, StepFiles, to_json
+
+# Between files in one read of several: NUL never occurs in the text files read.
+_SEP = "\0"
+
+
+def read_files(remote: Remote, paths: list[str], sudo: bool = False, via: str = "") -> dict[str, str | None]:
+    """Several files in one command (on the machine, or inside a container with `via`); None where unreadable."""
+    loop = ("for f in " + " ".join(shlex.quote(p) for p in paths) +
+            "; do printf '\\0%s\\0' \"$f\"; cat \"$f\"; printf '\\0%s\\0' \"$?\"; done")
+    command = f"{via} sh -c {shlex.quote(loop)}" if via else loop
+    result = remote.run(command, sudo=sudo, timeout=30)
+    parts = result.stdout.split(_SEP)
+    found: dict[str, str | None] = {p: None for p in paths}
+    for index in range(0, len(parts) - 3, 4):
+        name, content, code = parts[index + 1], parts[index + 2], parts[index + 3]
+        if name in found:
+            found[name] = content if code == "0" else None
+    return found
+
+
+class Capture:
+    """The facts of one step, written into the run as they are read."""
+
+    def __init__(self, remote: Remote, run: RunDir, files: StepFiles):
+        self.remote = remote
+        self.run = run
+        self.files = files
+        self.unavailable: dict[str, str] = {}
+
+    def all(self, facts: list[str]) -> None:
+        for fact in facts:
+            kind, _, argument = fact.partition(":")
+            try:
+                getattr(self, "_" + kind.replace("-", "_"))(*([argument] if argument else []))
+            except MachineError:
+                raise           # the connection is gone: the step cannot go on
+            except RemoteTimeout as exc:
+                self.unavailable[fact] = str(exc)
+            except Exception as exc:  # the daemon's API refused or died: that fact is missing
+                self.unavailable[fact] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        if self.unavailable:
+            self._keep(UNAVAILABLE, to_json(self.unavailable))
+
+    def _keep(self, name: str, content: str) -> None:
+        self.run.write(self.files.fact(name), content)
+
+    def _missing(self, name: str, reason: str) -> None:
+        self.unavailable[name] = reason
+
+    def _files(self, names_and_paths: dict[str, str], sudo: bool = False, via: str = "",
+               where: str = "on the machine") -> None:
+        contents = read_files(self.remote, list(names_and_paths.values()), sudo=sudo, via=via)
+        for name, path in names_and_paths.items():
+            if contents[path] is None:
+                self._missing(name, f"cannot read {path} {where}")
+            else:
+                self._keep(name, contents[path])
+
+    def _container(self, name: str) -> None:
+        try:
+            inspect = self.remote.docker.inspect_container(name)
+        except docker.errors.NotFound as exc:
+            self._missing(container_file(name, "inspect.json"),
+                          f"container '{name}': {str(exc).splitlines()[0][:200]}")
+            return
+        self._keep(container_file(name, "inspect.json"), to_json(inspect))
+        state = inspect.get("State") or {}
+        if not state.get("Running") or not state.get("Pid"):
+            return          # the verdict says "not running", from the inspect itself
+        pid = state["Pid"]
+        self._files({container_file(name, "host-status"): f"/proc/{pid}/status",
+                     container_file(name, "uid_map"): f"/proc/{pid}/uid_map",
+                     container_file(name, "gid_map"): f"/proc/{pid}/gid_map"}, sudo=True)
+        self._files({container_file(name, "inside-status"): "/proc/1/status",
+                     container_file(name, "inside-passwd"): "/etc/passwd",
+                     container_file(name, "inside-group"): "/etc/group"},
+                    via=f"docker exec {shlex.quote(name)}", where=f"inside container '{name}'")
+
+    def _program(self, name: str) -> None:
+        pids = self.remote.run(f"pidof {shlex.quote(name)}").stdout
+        self._keep(program_file(name, "pids"), pids)
+        if pids.split():
+            self._files({program_file(name, f"{pid}.status"): f"/proc/{pid}/status" for pid in pids.split()},
+                        sudo=True)
+
+    def _host_accounts(self) -> None:
+        for database in ("passwd", "group"):
+            result = self.remote.run(f"getent {database}")
+            if result.ok:
+                self._keep(f"host.{database}", result.stdout)
+            else:
+                self._missing(f"host.{database}", f"getent {database} failed: {result.output.strip()[:200]}")
+
+    def _subids(self) -> None:
+        self._files({"host.subuid": "/etc/subuid", "host.subgid": "/etc/subgid"})
+
+    def _docker_info(self) -> None:
+        self._keep("docker-info.json", to_json(self.remote.docker.info()))
+
+    def _docker_dirs(self) -> None:
+        result = self.remote.run("find /var/lib/docker -maxdepth 1 -type d -printf '%U %G %p\\n'", sudo=True)
+        self._keep("docker-dirs", result.stdout)
+
+    def _daemon_contents(self) -> None:
+        api = self.remote.docker
+        self._keep("daemon-contents.json", json.dumps({
+            "containers": [c.get("Names", ["?"])[0].lstrip("/") for c in api.containers(all=True)],
+            "images": [tag for image in api.images() for tag in (image.get("RepoTags") or ["<none>"])],
+        }, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,318 @@
+"""The run directory, and the one place that knows its layout.
+
+    <run>/manifest.json                      the run, its machines, modes and step statuses, and a
+                                             sha256 of every other file in the run
+    <run>/scenario.yaml                      the scenario as it ran (what `invoke judge` re-reads)
+    <run>/<machine>/<mode>/mode.json         the mode's facts; docker-info.json, daemon-config,
+                                             subuid, subgid; daemon.log when the mode was refused
+    <run>/<machine>/<mode>/NN-<step>.cmd     the command, its .stdout and .stderr, and .json: exit
+                                             status, duration, verdicts
+    <run>/<machine>/<mode>/NN-<step>.facts/  the facts its expectations read (judge/evidence.py)
+
+Writers (RunDir) write every file atomically and record its digest; readers
+(RunView) read a run without a machine, check every digest, and hand each
+step's evidence to the judge.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..judge.evidence import StepEvidence
+
+MANIFEST = "manifest.json"
+SCENARIO_COPY = "scenario.yaml"
+# Written beside a run by `invoke compare` and `invoke judge --write`: derived, never evidence.
+DERIVED_FILES = ("report.md", "report.html", "report.json", "junit.xml", "judgement.json")
+# 2: facts captured per step and digests in the manifest; runs without it predate evidence.
+LAYOUT = 2
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode() if isinstance(content, str) else content
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def to_json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, to_json(value))
+
+
+def new_run_id(scenario: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{scenario}-{secrets.token_hex(3)}"
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def step_stem(number: int, step_id: str) -> str:
+    return f"{number:02d}-{step_id}"
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """Where one step's files live, relative to the run."""
+    machine: str
+    mode: str
+    number: int
+    step_id: str
+
+    @property
+    def stem(self) -> str:
+        return f"{self.machine}/{self.mode}/{step_stem(self.number, self.step_id)}"
+
+    def file(self, suffix: str) -> str:
+        """suffix: cmd, stdout, stderr, json, or facts (the folder)."""
+        return f"{self.stem}.{suffix}"
+
+    def fact(self, name: str) -> str:
+        return f"{self.file('facts')}/{name}"
+
+    @staticmethod
+    def mode_file(machine: str, mode: str, name: str) -> str:
+        return f"{machine}/{mode}/{name}"
+
+
+class RunDir:
+    """A run being written: every file atomic and digested, the manifest rewritten as it goes."""
+
+    def __init__(self, root: Path, run_id: str):
+        self.run_id = run_id
+        self.path = root / run_id
+        self.path.mkdir(parents=True, exist_ok=False)
+        self.manifest: dict = {}
+        self.digests: dict[str, str] = {}
+
+    @classmethod
+    def create(cls, root: Path, scenario: str, scenario_text: str = "", **fields) -> "RunDir":
+        run = cls(root, new_run_id(scenario))
+        run.manifest = {"run_id": run.run_id, "layout": LAYOUT, "scenario": scenario, "status": "running",
+                        "started": _now(), "finished": None, "machines": {}, **fields}
+        if scenario_text:
+            run.write(SCENARIO_COPY, scenario_text)
+        run.save_manifest()
+        _point_latest(root, run.run_id)
+        return run
+
+    def write(self, relative: str, content: str | bytes) -> Path:
+        path = self.path / relative
+        data = content.encode() if isinstance(content, str) else content
+        write_atomic(path, data)
+        self.digests[relative] = digest(data)
+        return path
+
+    def write_json(self, relative: str, value) -> Path:
+        return self.write(relative, to_json(value))
+
+    def adopt(self, folder: str) -> None:
+        """Records the digests of files others wrote into the run (Vagrant's logs)."""
+        base = self.path / folder
+        for path in sorted(base.rglob("*")) if base.is_dir() else []:
+            relative = str(path.relative_to(self.path))
+            if path.is_file() and not path.is_symlink() and relative not in self.digests \
+                    and not path.name.startswith("."):
+                self.digests[relative] = digest(path.read_bytes())
+
+    def machine(self, name: str) -> dict:
+        return self.manifest["machines"].setdefault(name, {"modes": [], "steps": []})
+
+    def save_manifest(self) -> None:
+        self.manifest["artifacts"] = dict(sorted(self.digests.items()))
+        write_json(self.path / MANIFEST, self.manifest)
+
+    def finish(self, status: str) -> None:
+        for name in self.manifest["machines"]:
+            self.adopt(name)
+        self.manifest["status"] = status
+        self.manifest["finished"] = _now()
+        self.save_manifest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _point_latest(root: Path, run_id: str) -> None:
+    link = root / "latest"
+    temporary = root / f".latest-{os.getpid()}-{time.monotonic_ns()}"
+    temporary.symlink_to(run_id)
+    os.replace(temporary, link)
+
+
+@dataclass
+class Integrity:
+    """What no longer matches the manifest's digests."""
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)
+    #: Nothing to check against: a run written before digests were recorded.
+    unverifiable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.missing or self.unrecorded)
+
+    def problems(self) -> list[str]:
+        return ([f"{p}: content changed since the run wrote it" for p in self.changed]
+                + [f"{p}: missing" for p in self.missing]
+                + [f"{p}: not written by the run" for p in self.unrecorded])
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A step as the manifest lists it."""
+    machine: str
+    number: int
+    step_id: str
+    mode: str
+    status: str
+    seconds: float
+    detail: str
+
+    @property
+    def files(self) -> StepFiles:
+        return StepFiles(self.machine, self.mode, self.number, self.step_id)
+
+
+class RunView:
+    """A finished (or cut-short) run, read without a machine."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        manifest_path = path / MANIFEST
+        if manifest_path.is_symlink():
+            raise ConfigError(f"{manifest_path}: is a symbolic link, not a run's manifest")
+        try:
+            self.manifest = json.loads(manifest_path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: not a run (no {MANIFEST})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{manifest_path}: not valid JSON ({exc})") from None
+        if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("machines"), dict) \
+                or "run_id" not in self.manifest or "scenario" not in self.manifest:
+            raise ConfigError(f"{manifest_path}: not a run's manifest (no run_id, scenario or machines)")
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest["run_id"]
+
+    @property
+    def scenario_name(self) -> str:
+        return self.manifest["scenario"]
+
+    @property
+    def layout(self) -> int:
+        return self.manifest.get("layout", 1)
+
+    @property
+    def machines(self) -> dict[str, dict]:
+        return self.manifest["machines"]
+
+    def steps(self, machine: str) -> list[StepRef]:
+        refs = []
+        for position, step in enumerate(self.machines[machine].get("steps", []), start=1):
+            try:
+                refs.append(StepRef(machine, int(step.get("number", position)), step["id"], step["mode"],
+                                    step["status"], float(step.get("seconds", 0)), step.get("detail", "")))
+            except (KeyError, TypeError, ValueError):
+                raise ConfigError(f"{self.path / MANIFEST}: machine {machine}: step {position} is "
+                                  f"malformed ({json.dumps(step)[:120]})") from None
+        return refs
+
+    def all_steps(self) -> list[StepRef]:
+        return [ref for machine in self.machines for ref in self.steps(machine)]
+
+    def read_text(self, relative: str) -> str | None:
+        path = self._inside(relative)
+        return path.read_text(errors="replace") if path.is_file() else None
+
+    def step_record(self, ref: StepRef) -> dict | None:
+        """The step's .json (command, exit status, verdicts); None for a step that never ran."""
+        text = self.read_text(ref.files.file("json"))
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{self.path / ref.files.file('json')}: not valid JSON ({exc})") from None
+
+    def mode_facts(self, machine: str, mode: str) -> dict:
+        text = self.read_text(StepFiles.mode_file(machine, mode, "mode.json"))
+        return json.loads(text) if text else {}
+
+    def evidence(self, ref: StepRef, record: dict) -> StepEvidence:
+        files = ref.files
+        return StepEvidence(self._inside(files.file("facts")), record.get("exit_code"),
+                            self.read_text(files.file("stdout")) or "", self.read_text(files.file("stderr")) or "",
+                            self.mode_facts(ref.machine, ref.mode))
+
+    def scenario_text(self) -> str | None:
+        return self.read_text(SCENARIO_COPY)
+
+    def known_limits(self, machine: str) -> list[dict]:
+        return self.machines[machine].get("known_limits", [])
+
+    def verify(self) -> Integrity:
+        recorded = self.manifest.get("artifacts")
+        if self.layout < LAYOUT or not isinstance(recorded, dict):
+            return Integrity(unverifiable=True)
+        report = Integrity()
+        for relative, wanted in sorted(recorded.items()):
+            if Path(relative).is_absolute() or ".." in Path(relative).parts:
+                report.changed.append(relative)     # a hand-made entry pointing out of the run
+                continue
+            path = self.path / relative
+            try:
+                mode = path.lstat().st_mode
+            except FileNotFoundError:
+                report.missing.append(relative)
+                continue
+            if not stat.S_ISREG(mode) or digest(path.read_bytes()) != wanted:
+                report.changed.append(relative)
+        for machine in self.machines:
+            base = self.path / machine
+            for path in sorted(base.rglob("*")) if base.is_dir() and not base.is_symlink() else []:
+                relative = str(path.relative_to(self.path))
+                if (path.is_symlink() or path.is_file()) and relative not in recorded \
+                        and not path.name.startswith("."):
+                    report.unrecorded.append(relative)
+        return report
+
+    def _inside(self, relative: str) -> Path:
+        """A path of the run that stays inside it: a link out of the run is never followed."""
+        path = self.path / relative
+        resolved = path.resolve()
+        if resolved != self.path.resolve() and self.path.resolve() not in resolved.parents:
+            raise ConfigError(f"{path}: leaves the run directory (links to {resolved})")
+        return path
+
+
+def copy_run(source: Path, target: Path) -> Path:
+    """A copy of a run (symlinks kept as links), e.g. to change its evidence without touching it."""
+    shutil.copytree(source, target, symlinks=True)
+    return target

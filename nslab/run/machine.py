@@ -1,0 +1,182 @@
+"""Runs a scenario's steps on one machine over its one connection: run, capture, judge, record."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import docker
+
+from ..config.lab import KnownLimit
+from ..config.scenario import Scenario, Step, render
+from ..daemon.modes import DaemonMode, ModeState, apply_mode
+from ..daemon.styles import ConfigStyle
+from ..errors import DaemonError, NslabError, RemoteTimeout
+from ..judge import TIMED_OUT, judge_step, needed_facts
+from ..judge.evidence import StepEvidence
+from ..judge.verdict import Status, Verdict, worst
+from ..machines.connection import CommandResult, Remote
+from .capture import Capture
+from .images import image_refs, provide_images
+from .layout import RunDir, StepFiles
+
+# The data-roots remapped daemons leave (/var/lib/docker/<uid>.<gid>), listed as removed.
+REMOVE_REMAPPED_DATA_ROOTS = ("find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
+                              "-regex '.*/[0-9]+\\.[0-9]+' -print -exec rm -rf {} +")
+
+
+@dataclass
+class StepOutcome:
+    machine: str
+    mode: str
+    number: int
+    step: str
+    title: str
+    status: Status
+    seconds: float = 0.0
+    verdicts: list[Verdict] = field(default_factory=list)
+    detail: str = ""
+
+    def summary(self) -> dict:
+        return {"number": self.number, "id": self.step, "mode": self.mode, "status": str(self.status),
+                "seconds": round(self.seconds, 2), "detail": self.detail}
+
+
+class MachineRun:
+    """One scenario on one machine."""
+
+    def __init__(self, scenario: Scenario, run: RunDir, machine: str, remote: Remote,
+                 style: ConfigStyle, image_source: str, known_limits: list[KnownLimit] = (),
+                 log=print, allow_live_user: bool = False):
+        self.scenario = scenario
+        self.run = run
+        self.machine = machine
+        self.remote = remote
+        self.style = style
+        self.image_source = image_source
+        self.known_limits = [limit.model_dump() for limit in known_limits]
+        self.allow_live_user = allow_live_user
+        self.images = image_refs(scenario, image_source)
+        self.log = log
+        self.outcomes: list[StepOutcome] = []
+        self.record = run.machine(machine)
+        # Judging a re-read run needs the limits it was judged with.
+        self.record["known_limits"] = self.known_limits
+        self.mode_facts: dict = {}
+
+    def execute(self) -> list[StepOutcome]:
+        state: ModeState | None = None
+        steps = list(enumerate(self.scenario.steps, start=1))
+        for position, (number, step) in enumerate(steps):
+            try:
+                if state is None or state.mode.name != step.mode:
+                    state = self._enter_mode(step.mode)
+                outcome = self._run_step(number, step)
+            except NslabError as exc:
+                # The daemon refused its mode, or the connection or the machine failed: later steps cannot run.
+                self._fail_rest(steps[position:], str(exc))
+                break
+            self._record(outcome)
+        return self.outcomes
+
+    def _enter_mode(self, mode_name: str) -> ModeState:
+        mode = DaemonMode.from_spec(mode_name, self.scenario.modes[mode_name])
+        def mode_file(name):
+            return StepFiles.mode_file(self.machine, mode_name, name)
+        # Killed now rather than by the restart: a PID 1 that ignores SIGTERM
+        # (the lab's clock loop) would hold the daemon's shutdown for 10 s.
+        self._remove_containers()
+        try:
+            state = apply_mode(self.remote, mode, self.style, log=self._log,
+                               allow_live_user=self.allow_live_user)
+        except DaemonError as exc:
+            self.run.write(mode_file("daemon.log"), exc.daemon_log or "")
+            self.record["modes"].append({"mode": mode_name, "status": str(Status.ERROR), "error": str(exc)})
+            self.run.save_manifest()
+            raise
+        removed = self._cleanup(mode)
+        self.mode_facts = {**state.facts(), "changed": state.changed, "seconds": round(state.seconds, 2),
+                           "config_style": self.style.name, "cleanup_removed": removed}
+        self.run.write_json(mode_file("mode.json"), self.mode_facts)
+        self.run.write(mode_file("docker-info.json"), json.dumps(state.info, indent=2, sort_keys=True))
+        self.run.write(mode_file("daemon-config"), state.persisted)
+        self.run.write(mode_file("subuid"), state.subuid)
+        self.run.write(mode_file("subgid"), state.subgid)
+        self.record["modes"].append({"mode": mode_name, "status": "applied", "changed": state.changed,
+                                     "seconds": round(state.seconds, 2),
+                                     "remap_user": mode.remap_user,
+                                     "data_root": state.info.get("DockerRootDir")})
+        self.run.save_manifest()
+        return state
+
+    def _remove_containers(self) -> list[str]:
+        removed = []
+        for name in self.scenario.cleanup.containers:
+            try:
+                self.remote.docker.remove_container(name, force=True)
+                removed.append(f"container {name}")
+            except docker.errors.NotFound:
+                pass
+        return removed
+
+    def _cleanup(self, mode: DaemonMode) -> list[str]:
+        removed = self._remove_containers()
+        if self.scenario.cleanup.remapped_data_roots and mode.remap_user is None:
+            # Only while no remapping daemon uses them: this mode's daemon runs in /var/lib/docker.
+            roots = self.remote.run(REMOVE_REMAPPED_DATA_ROOTS, sudo=True).stdout.split()
+            removed += [f"data-root {root}" for root in roots]
+        return removed
+
+    def _execute_command(self, step: Step) -> tuple[str, CommandResult]:
+        started = time.monotonic()
+        if step.action == "images":
+            text = f"[images: {', '.join(step.images)} ({self.image_source})]"
+            run = lambda: provide_images(self.remote, self.scenario, step.images, self.image_source, step.timeout)
+        else:
+            text = render(step.run, self.images)
+            run = lambda: self.remote.run(text, timeout=step.timeout, sudo=step.sudo)
+        try:
+            result = run()
+        except RemoteTimeout as exc:
+            result = CommandResult(text, TIMED_OUT, "", str(exc), time.monotonic() - started)
+        return text if step.action else result.command, result
+
+    def _run_step(self, number: int, step: Step) -> StepOutcome:
+        files = StepFiles(self.machine, step.mode, number, step.id)
+        command_text, result = self._execute_command(step)
+        self.run.write(files.file("cmd"), command_text + "\n")
+        self.run.write(files.file("stdout"), result.stdout)
+        self.run.write(files.file("stderr"), result.stderr)
+        if result.exit_code != TIMED_OUT:
+            Capture(self.remote, self.run, files).all(needed_facts(step.expect))
+        # The same function `invoke judge` calls, on the files just written.
+        evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
+                                result.stderr, self.mode_facts)
+        verdicts = judge_step(step.expect, evidence, self.known_limits, step.timeout)
+        status = worst(v.status for v in verdicts)
+        outcome = StepOutcome(self.machine, step.mode, number, step.id, step.title, status,
+                              seconds=result.seconds, verdicts=verdicts,
+                              detail=next((v.explain() for v in verdicts if v.status != Status.PASS), ""))
+        self.run.write_json(files.file("json"), {
+            "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
+            "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
+            "status": str(status), "verdicts": [v.as_dict() for v in verdicts],
+            "evidence_read": evidence.read,
+        })
+        return outcome
+
+    def _record(self, outcome: StepOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.record["steps"].append(outcome.summary())
+        self.run.save_manifest()
+        self._log(f"{outcome.number:02d} {outcome.step:<28} {outcome.status:<7} "
+                  f"{outcome.seconds:5.1f}s  {outcome.detail}".rstrip())
+
+    def _fail_rest(self, steps: list[tuple[int, Step]], reason: str) -> None:
+        for position, (number, step) in enumerate(steps):
+            first = position == 0
+            self._record(StepOutcome(self.machine, step.mode, number, step.id, step.title,
+                                     Status.ERROR if first else Status.NOT_RUN, detail=reason if first else ""))
+
+    def _log(self, text: str) -> None:
+        self.log(f"[{self.machine}] {text}")

@@ -18,7 +18,6 @@ from .config.scenario import load_scenario
 from .errors import ConfigError, MachineError
 from .paths import PROJECT_ROOT, artifacts_dir
 
-PROVIDERS = ("docker", "libvirt", "virtualbox")
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
@@ -32,6 +31,7 @@ def parse_boxes(text: str | None, lab, provider: str | None = None) -> list[Box]
 
 
 def _check_provider(provider: str | None) -> None:
+    from .machines.providers import PROVIDERS
     if provider is not None and provider not in PROVIDERS:
         raise ConfigError(f"--provider {provider}: expected one of {', '.join(PROVIDERS)}")
 
@@ -280,8 +280,8 @@ def down(box_names: str | None = None, host_daemon: bool = False) -> int:
                 log(f"error: {exc}")
         if not instance.is_default and instance.dotfile_path.exists():
             VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
-    if remove_idle_network(lab.providers.libvirt.network):
-        log(f"libvirt: removed the idle network {lab.providers.libvirt.network}")
+    if remove_idle_network(lab.providers["libvirt"].network):
+        log(f"libvirt: removed the idle network {lab.providers['libvirt'].network}")
     if not failures:
         log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
     if host_daemon and stop_own_daemon():

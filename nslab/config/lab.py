@@ -1,15 +1,13 @@
 """lab.yaml: the boxes nslab can bring up, shared with the Vagrantfile."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ConfigError
-from ..paths import PROJECT_ROOT, vagrant_home
+from ..paths import PROJECT_ROOT
 from .yamlfile import YamlDoc
 
 
@@ -18,8 +16,8 @@ class Box(BaseModel):
 
     name: str = ""
     distro: str
-    provider: Literal["docker", "virtualbox", "libvirt"]
-    config_style: Literal["daemon-json", "systemd-dropin", "docker-opts", "b2d-profile"] = "daemon-json"
+    provider: str            # a name in nslab/machines/providers/
+    config_style: str = "daemon-json"      # a name in nslab/daemon/styles/
     lab_images: Literal["offline", "pull"] = "offline"
     # Boxes nslab builds (provider docker): from Debian packages.
     suite: str | None = None
@@ -52,21 +50,8 @@ class Box(BaseModel):
 
     def unavailable_reason(self) -> str | None:
         """Why this box cannot run on this machine, or None when it can."""
-        if self.provider == "docker":
-            return None
-        if self.built_here:
-            from ..machines.hostvirt import missing_tools
-            missing = missing_tools()
-            return f"needs libvirt and qemu ({', '.join(missing)} not found; ./setup.sh installs them)" \
-                if missing else None
-        tool = {"virtualbox": "VBoxManage", "libvirt": "virsh"}[self.provider]
-        if not shutil.which(tool):
-            return f"needs the {self.provider} provider ({tool} not found)"
-        stored = vagrant_home() / "boxes" / self.stored_box_name
-        if not stored.exists() and os.environ.get("NSLAB_ALLOW_DOWNLOADS") != "1":
-            return (f"needs the box {self.vagrant_box} from Vagrant Cloud: add it, or set "
-                    f"NSLAB_ALLOW_DOWNLOADS=1 where downloads are possible")
-        return None
+        from ..machines.providers import PROVIDERS
+        return PROVIDERS[self.provider].unavailable_reason(self)
 
 
 class KnownLimit(BaseModel):
@@ -77,37 +62,22 @@ class KnownLimit(BaseModel):
     reason: str
 
 
-class DockerProvider(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProviderSettings(BaseModel):
+    """providers.<name> in lab.yaml: the known limits, and what that provider reads of its own."""
+    model_config = ConfigDict(extra="allow")
 
-    create_args: list[str]
     known_limits: list[KnownLimit] = []
-
-
-class LibvirtProvider(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    network: str
-    network_address: str
-    known_limits: list[KnownLimit] = []
-
-
-class Providers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    docker: DockerProvider
-    libvirt: LibvirtProvider
 
 
 class Lab(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     boxes: dict[str, Box]
-    providers: Providers
+    providers: dict[str, ProviderSettings] = {}
     default_boxes: list[str]
 
     def known_limits(self, box: Box) -> list[KnownLimit]:
-        provider = getattr(self.providers, box.provider, None)
+        provider = self.providers.get(box.provider)
         return provider.known_limits if provider else []
 
     def box(self, name: str, provider: str | None = None) -> Box:
@@ -126,21 +96,28 @@ class Lab(BaseModel):
 
 
 def load_lab(path: Path | None = None) -> Lab:
+    # The registries of providers and config styles are the one list of each.
+    from ..daemon.styles import CONFIG_STYLES
+    from ..machines.providers import PROVIDERS
+
     doc = YamlDoc.read(path or PROJECT_ROOT / "lab.yaml")
     lab = doc.validate(Lab)
+    for name in lab.providers:
+        if name not in PROVIDERS:
+            raise doc.error(("providers", name), f"unknown provider '{name}' (known: {', '.join(PROVIDERS)})")
     for name, box in lab.boxes.items():
         box.name = name
-        if box.provider == "docker" and not (box.suite and box.mirror and box.image):
-            raise doc.error(("boxes", name), "a docker box is built here: it needs suite, mirror and image")
-        if box.provider == "virtualbox" and not box.vagrant_box:
-            raise doc.error(("boxes", name), "a virtualbox box needs vagrant_box")
-        if box.provider == "libvirt" and bool(box.suite) == bool(box.vagrant_box):
-            raise doc.error(("boxes", name), "a libvirt box needs either suite and mirror (built here) "
-                                             "or vagrant_box (downloaded)")
+        if box.provider not in PROVIDERS:
+            raise doc.error(("boxes", name, "provider"),
+                            f"unknown provider '{box.provider}' (known: {', '.join(PROVIDERS)})")
+        if box.config_style not in CONFIG_STYLES:
+            raise doc.error(("boxes", name, "config_style"), f"unknown config style '{box.config_style}' "
+                                                             f"(known: {', '.join(CONFIG_STYLES)})")
+        problem = PROVIDERS[box.provider].check_box(box)
+        if problem:
+            raise doc.error(("boxes", name), problem)
         if box.built_here and not box.mirror:
             raise doc.error(("boxes", name), "a box built here needs a mirror")
-        if box.provider == "libvirt" and box.built_here and box.init != "systemd":
-            raise doc.error(("boxes", name, "init"), "a VM box is built with systemd")
         if box.same_as is not None and box.same_as not in lab.boxes:
             raise doc.error(("boxes", name, "same_as"), f"unknown box '{box.same_as}'")
     for position, name in enumerate(lab.default_boxes):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.lab import Box
-from ..paths import PROJECT_ROOT, state_dir, vagrant_home
+from ..paths import state_dir, vagrant_home
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,8 @@ class Instance:
     def dotfile_path(self) -> Path | None:
         return None if self.is_default else state_dir() / "instances" / self.name
 
-    def has_vm_machines(self) -> bool:
-        """True when a libvirt machine of this instance exists (Vagrant then needs libvirtd)."""
-        folder = self.dotfile_path or PROJECT_ROOT / ".vagrant"
-        return any((folder / "machines").glob("*/libvirt/id"))
-
     def env(self) -> dict[str, str]:
-        env = {"NSLAB_MACHINE_PREFIX": self.prefix}
+        env = {}
         if self.dotfile_path is not None:
             self.dotfile_path.mkdir(parents=True, exist_ok=True)
             env["VAGRANT_DOTFILE_PATH"] = str(self.dotfile_path)
@@ -87,8 +82,6 @@ class Instance:
             shared_boxes.mkdir(parents=True, exist_ok=True)
             if not (home / "boxes").exists():
                 (home / "boxes").symlink_to(shared_boxes)
-        if self.ssh_port is not None:
-            env["NSLAB_SSH_PORT"] = str(self.ssh_port)
         return env
 
 

@@ -57,9 +57,13 @@ def cached_recipe(client: docker.DockerClient, box: Box) -> str | None:
 
 
 def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
-    """Builds the box unless one of the same recipe exists. Returns what was done."""
-    if box.provider == "libvirt":
-        return build_vm_box(box, docker_url, force, log)
+    """Builds the box unless one of the same recipe exists (its provider knows how). Returns what was done."""
+    from .providers import PROVIDERS
+    return PROVIDERS[box.provider].build(box, docker_url, force, log)
+
+
+def build_container_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
+    """A container image for Vagrant's docker provider, from Debian packages."""
     client = docker.DockerClient(base_url=docker_url)
     want = recipe_hash(box)
     try:

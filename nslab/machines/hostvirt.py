@@ -206,6 +206,14 @@ def delete_volumes(prefix: str) -> list[str]:
 _PROBE_SECTOR = bytes([0xBA, 0xF8, 0x03, 0xB0, 0x4F, 0xEE, 0xB0, 0x4B, 0xEE, 0xFA, 0xF4, 0xEB, 0xFE])
 
 
+def known_accelerator() -> str:
+    """The accelerator the last probe of this boot chose; qemu (TCG) before any probe."""
+    try:
+        return json.loads((virt_dir() / "accelerator.json").read_text())["driver"]
+    except (OSError, ValueError, KeyError):
+        return "qemu"
+
+
 def accelerator(log=print, budget: float = 2.0) -> str:
     """"kvm" when a KVM guest gets from the BIOS to its boot sector within budget seconds,
     else "qemu" (TCG). /dev/kvm can exist and open while guests crawl (5 s for this probe

@@ -9,10 +9,31 @@ from pathlib import Path
 
 import vagrant
 
-from ..config.lab import Box
+from ..config.lab import Box, load_lab
 from ..errors import MachineError
 from ..paths import PROJECT_ROOT, state_dir, vagrant_home
-from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint, free_loopback_port
+from ..run.layout import write_json
+from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint
+from .providers import PROVIDERS, Provider
+
+
+def vagrant_settings_path(instance: Instance) -> Path:
+    return state_dir() / "vagrant" / f"{instance.name}.json"
+
+
+def write_vagrant_settings(instance: Instance = DEFAULT_INSTANCE) -> Path:
+    """The machines of lab.yaml as the Vagrantfile applies them, resolved by each box's provider."""
+    lab = load_lab()
+    machines = []
+    for box in lab.boxes.values():
+        settings = PROVIDERS[box.provider].vagrant_settings(box, lab, instance)
+        machines.append({"name": box.name, "provider": box.provider, "box": settings.get("box"),
+                         "options": settings["options"], "ssh": settings.get("ssh", {}),
+                         "forwarded_ssh_port": settings.get("forwarded_ssh_port")})
+    path = vagrant_settings_path(instance)
+    # Container machines boot in seconds; the fault suite shortens this further.
+    write_json(path, {"boot_timeout": int(os.environ.get("NSLAB_BOOT_TIMEOUT", "180")), "machines": machines})
+    return path
 
 
 def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
@@ -25,6 +46,7 @@ def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[
         "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1",
         "VAGRANT_NO_COLOR": "1",
         "LIBVIRT_DEFAULT_URI": "qemu:///system",
+        "NSLAB_VAGRANT_SETTINGS": str(write_vagrant_settings(instance)),
     })
     env.update(instance.env())
     return env
@@ -46,24 +68,17 @@ class VagrantMachine(Machine):
         )
 
     @property
-    def is_vm(self) -> bool:
-        return self.box.provider == "libvirt"
+    def provider(self) -> Provider:
+        return PROVIDERS[self.box.provider]
 
-    def _prepare_vm(self, log=print) -> None:
-        """nslab's libvirt, the accelerator and the 127.0.0.1 relay to the VM's sshd."""
-        from .hostvirt import ensure_libvirt
-        from .vmport import PortRelay
-
-        host = ensure_libvirt(log)
-        self._vagrant.env.update({"NSLAB_LIBVIRT_DRIVER": host.driver, "NSLAB_LIBVIRT_POOL": host.pool})
-        relay = PortRelay(self.instance.prefix, self.name)
-        port = relay.port() or self.instance.ssh_port or free_loopback_port()
-        relay.ensure(port, host.netns)
+    def _prepare(self, log=print) -> None:
+        """What the provider sets up first, then the settings the Vagrantfile reads, anew."""
+        self.provider.prepare(self, log)
+        write_vagrant_settings(self.instance)
 
     def up(self, log=print) -> float:
         started = time.monotonic()
-        if self.is_vm:
-            self._prepare_vm(log)
+        self._prepare(log)
         out_path = self.log_dir / f"vagrant-up-{self.name}.log"
         try:
             with open(out_path, "w") as out:
@@ -86,9 +101,8 @@ class VagrantMachine(Machine):
         return states[0].state if states else "unknown"
 
     def ssh_endpoint(self) -> SshEndpoint:
-        from .vmport import PortRelay
-        if self.is_vm and not PortRelay(self.instance.prefix, self.name).running():
-            self._prepare_vm(log=lambda _: None)
+        # A relay (libvirt) may be gone since the bring-up; nothing to do for other providers.
+        self._prepare(log=lambda _: None)
         try:
             conf = self._vagrant.conf(vm_name=self.name)
         except subprocess.CalledProcessError:
@@ -97,16 +111,12 @@ class VagrantMachine(Machine):
         return SshEndpoint(host=conf["HostName"], port=int(conf["Port"]), user=conf["User"], key_file=key)
 
     def destroy(self, log=print) -> None:
-        if self.is_vm:
-            from .hostvirt import ensure_libvirtd
-            ensure_libvirtd(log)
+        self.provider.before_vagrant(self.instance, log)
         try:
             self._vagrant.destroy(vm_name=self.name)
         except subprocess.CalledProcessError:
             raise MachineError(f"vagrant destroy {self.name} failed: {self._last_error()}") from None
-        if self.is_vm:
-            from .vmport import PortRelay
-            PortRelay(self.instance.prefix, self.name).stop()
+        self.provider.after_destroy(self)
         log(f"vagrant: {self.name} destroyed")
         self.forget_instance()
 
@@ -127,9 +137,8 @@ class VagrantMachine(Machine):
 
 def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     """State of every machine of an instance, from one `vagrant status`."""
-    if instance.has_vm_machines():
-        from .hostvirt import ensure_libvirtd
-        ensure_libvirtd(log=lambda _: None)
+    for provider in PROVIDERS.values():
+        provider.before_vagrant(instance, log=lambda _: None)
     runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))
     try:
         return {status.name: status.state for status in runner.status()}

@@ -114,7 +114,7 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
     record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
                    "config_style": style.name, "lab_images": box.lab_images, "status": "starting",
                    # What the machine is called by its provider: a container, or a libvirt domain.
-                   "container" if box.provider == "docker" else "domain": f"{machine.instance.prefix}-{box.name}"})
+                   machine.provider.machine_kind: f"{machine.instance.prefix}-{box.name}"})
     run.save_manifest()
     log(f"[{box.name}] vagrant up ({box.provider})")
     record["up_seconds"] = round(machine.up(log=log), 1)

@@ -29,6 +29,19 @@ def step_json(run_path, mode, number):
     return json.loads(step_file(run_path, mode, number, "json").read_text())
 
 
+def fact(run_path, mode, number, name):
+    """One captured fact of a step: a file in its .facts folder."""
+    return (step_file(run_path, mode, number, "facts") / name).read_text()
+
+
+def container_pid(run_path, mode, number, container):
+    return json.loads(fact(run_path, mode, number, f"container-{container}.inspect.json"))["State"]["Pid"]
+
+
+def status_uid(text):
+    return int(next(line for line in text.splitlines() if line.startswith("Uid:")).split()[1])
+
+
 def test_invoke_up_ends_with_the_verdict_table_and_exit_zero(userns_run):
     process, run_path, manifest = userns_run
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
@@ -56,14 +69,17 @@ def test_every_step_left_command_output_exit_code_duration_and_facts(userns_run)
             assert prefix.with_name(prefix.name + "." + suffix).exists(), f"{prefix}.{suffix}"
         record = json.loads(prefix.with_name(prefix.name + ".json").read_text())
         assert isinstance(record["exit_code"], int) and record["duration_seconds"] >= 0
-        assert record["facts"]["mode"]["mode"] == step["mode"]
+        assert record["mode"] == step["mode"]
         assert record["verdicts"] and all(v["status"] == "pass" for v in record["verdicts"])
+        # Every fact a verdict read is a file of the step, and is in the manifest with its digest.
+        for name in record["evidence_read"]:
+            relative = f"debian12/{step['mode']}/{number:02d}-{step['id']}.facts/{name}"
+            assert manifest["artifacts"][relative].startswith("sha256:"), relative
 
 
 def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
     _, run_path, _ = userns_run
-    facts = step_json(run_path, "root", 4)["facts"]
-    pid = facts["container.registry"]["pid"]
+    pid = container_pid(run_path, "root", 4, "registry")
     row = next(r for r in parse_ps(step_file(run_path, "root", 4, "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == "root" and "docker-registry" in row["command"]
     inside = parse_ps(step_file(run_path, "root", 3, "stdout").read_text())
@@ -73,13 +89,13 @@ def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
 def test_the_lab_registry_is_published_on_loopback_only(userns_run):
     _, run_path, _ = userns_run
     for mode, number in (("root", 2), ("root", 5), ("userns", 13)):
-        published = step_json(run_path, mode, number)["facts"]["container.registry"]["published"]
+        ports = json.loads(fact(run_path, mode, number, "container-registry.inspect.json"))["NetworkSettings"]["Ports"]
+        published = [f"{b['HostIp']}:{b['HostPort']}->{port}" for port, binds in ports.items() for b in binds or []]
         assert published and all(p.startswith("127.0.0.1:5000->") for p in published), published
 
 
 def test_uid_1000_registry_cannot_store_the_push_and_says_why(userns_run):
     _, run_path, _ = userns_run
-    assert step_json(run_path, "root", 7)["facts"]
     row_user = step_json(run_path, "root", 7)["verdicts"][1]["observed"]["user"]
     assert row_user == "vagrant"                      # uid 1000 on the machine is the vagrant user
     push = step_json(run_path, "root", 8)
@@ -95,10 +111,9 @@ def test_userns_registry_runs_as_dockremaps_first_subuid_read_from_the_artifact(
     start = range_of(parse_subids(subuid), "dockremap").start
     # vagrant takes the first range, so dockremap's is never assumed: it is read.
     assert range_of(parse_subids(subuid), "vagrant").start < start
-    facts = step_json(run_path, "userns", 13)["facts"]
-    pid = facts["container.registry"]["pid"]
-    assert facts[f"host.proc.{pid}.uid"] == start
-    assert facts[f"host.proc.{pid}.uid_map"].split() == ["0", str(start), "65536"]
+    pid = container_pid(run_path, "userns", 13, "registry")
+    assert status_uid(fact(run_path, "userns", 13, "container-registry.host-status")) == start
+    assert fact(run_path, "userns", 13, "container-registry.uid_map").split() == ["0", str(start), "65536"]
     row = next(r for r in parse_ps(step_file(run_path, "userns", 15, "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == str(start)
     inside = parse_ps(step_file(run_path, "userns", 14, "stdout").read_text())
@@ -122,9 +137,8 @@ def test_clock_runs_as_bozo_on_the_host(userns_run):
     _, run_path, _ = userns_run
     folder = run_path / "debian12" / "bozo"
     assert "bozo:5000:10000" in (folder / "subuid").read_text().splitlines()
-    facts = step_json(run_path, "bozo", 18)["facts"]
-    pid = facts["container.clock"]["pid"]
-    assert facts[f"host.proc.{pid}.uid"] == 5000
+    pid = container_pid(run_path, "bozo", 18, "clock")
+    assert status_uid(fact(run_path, "bozo", 18, "container-clock.host-status")) == 5000
     row = next(r for r in parse_ps(step_file(run_path, "bozo", 19, "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == "bozo"
     assert re.search(r"\d\d:\d\d:\d\d", step_file(run_path, "bozo", 20, "stdout").read_text())
@@ -172,9 +186,10 @@ steps:
     first, second = [json.loads(p.read_text()) for p in
                      sorted((userns_run[1].parent / "latest" / "debian12" / "root").glob("*.json"))
                      if p.name[0].isdigit()]
-    assert first["verdicts"][0]["status"] == "fail"
-    assert first["verdicts"][0]["observed"] == {"inside": 1000, "host": 1000}
-    assert first["verdicts"][0]["expected"] == {"inside": 0, "host": 0}
+    uid = next(v for v in first["verdicts"] if v["check"] == "uid")
+    assert uid["status"] == "fail"
+    assert uid["observed"] == {"container": "registry", "inside": 1000, "host": 1000}
+    assert uid["expected"] == {"container": "registry", "inside": 0, "host": 0}
     assert second["verdicts"][0]["observed"] == 2 and second["status"] == "fail"
 
 

@@ -172,7 +172,7 @@ def test_destroy_leaves_no_domain_volume_network_or_relay(vm_userns_run, docker_
     assert process.returncode == 0, process.stdout + process.stderr
     assert VagrantMachine(load_lab().box(VM), docker_url).status() == "not_created"
     assert DOMAIN not in virsh("list", "--all", "--name").split()
-    assert load_lab().providers.libvirt.network not in virsh("net-list", "--all", "--name").split()
+    assert load_lab().providers["libvirt"].network not in virsh("net-list", "--all", "--name").split()
     volumes = [line.split()[0] for line in virsh("vol-list", pool_name()).splitlines() if line.strip()]
     # Only the box's base image stays, as Vagrant keeps a box: no volume of the machine.
     assert all(v.startswith(f"nslab-VAGRANTSLASH-{VM}_vagrant_box_image_") for v in volumes), volumes

@@ -39,7 +39,7 @@ def _lab_with(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_a_libvirt_box_with_both_a_recipe_and_a_download_is_refused_with_its_line(tmp_path):
     path = _lab_with(tmp_path, "    same_as: debian12\n", "    same_as: debian12\n    vagrant_box: x/y\n")
-    with pytest.raises(ConfigError, match=r"lab.yaml:\d+: .*a libvirt box needs either suite and mirror"):
+    with pytest.raises(ConfigError, match=r"lab.yaml:\d+: .*a libvirt box needs either suite"):
         load_lab(path)
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 import json
 import shlex
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from ...errors import DaemonError
-from ...machines.connection import CommandResult, Remote
+
+if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
+    from ...machines.connection import CommandResult, Remote
+
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 DEFAULT_DOCKER = "/etc/default/docker"

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
-from ...machines.connection import CommandResult, Remote
 from .base import (DAEMON_JSON, DEFAULT_DOCKER, ConfigStyle, flags_to_options, read_daemon_json,
                    shell_assignment, systemctl_restart)
+
+if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
+    from ...machines.connection import CommandResult, Remote
 
 
 class DaemonJsonStyle(ConfigStyle):

@@ -1,0 +1,39 @@
+"""What a machine provider is to nslab: how its boxes are checked, built, prepared for Vagrant,
+and the resolved settings the Vagrantfile applies to its machines.
+
+Top-level imports stay light: lab.yaml is checked against the registry without
+loading Vagrant, libvirt or the docker SDK.
+"""
+from __future__ import annotations
+
+from ...errors import ConfigError
+
+
+class Provider:
+    name = ""
+    #: What the run's manifest calls a machine of this provider (a container, a libvirt domain, a VM).
+    machine_kind = "vm"
+
+    def check_box(self, box) -> str | None:
+        """What lab.yaml must say of a box of this provider and does not, or None."""
+        return None
+
+    def unavailable_reason(self, box) -> str | None:
+        """Why a box of this provider cannot run on this host, or None."""
+        return None
+
+    def build(self, box, docker_url: str, force: bool, log) -> dict:
+        raise ConfigError(f"box {box.name} comes from Vagrant Cloud ({box.vagrant_box}): there is nothing to build")
+
+    def before_vagrant(self, instance, log) -> None:
+        """What Vagrant needs running before it can even list this provider's machines."""
+
+    def prepare(self, machine, log) -> None:
+        """Before bring-up, and before SSH when what it set up is gone (libvirt's relay)."""
+
+    def after_destroy(self, machine) -> None:
+        pass
+
+    def vagrant_settings(self, box, lab, instance) -> dict:
+        """The machine as the Vagrantfile applies it: box, provider options, SSH and ports."""
+        raise NotImplementedError

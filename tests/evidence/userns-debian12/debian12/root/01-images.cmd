@@ -1,0 +1,1 @@
+[images: registry, hello (offline)]

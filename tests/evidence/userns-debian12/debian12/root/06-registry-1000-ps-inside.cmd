@@ -1,0 +1,1 @@
+docker exec registry ps -ef

@@ -1,0 +1,1 @@
+sudo -n sh -c 'ls -ld /var/lib/docker/*.*'

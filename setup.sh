@@ -18,14 +18,19 @@ if [ -n "$missing" ]; then
   echo "setup: installing Debian packages:$missing"
   # Packages must not start services (libvirtd would make its bridge in the
   # host's network namespace); nslab starts what it needs, where it needs it.
-  no_starts=""
+  own_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
+    own_policy=yes
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    no_starts=yes
+    # Removed however apt-get ends: left behind, it would stop every later package's services.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  [ -n "$no_starts" ] && rm -f /usr/sbin/policy-rc.d
+  if [ -n "$own_policy" ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
 fi
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.

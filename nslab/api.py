@@ -203,13 +203,19 @@ def judge(run: str | None = None, write: bool = False) -> int:
     from .judge.run import judge_run
     from .report.compare import resolve_runs
     from .report.table import print_outcomes
-    from .run.layout import write_json
+    from .run.layout import RunView, write_json
 
     specs = [run] if run else []
     paths = resolve_runs(specs, artifacts_dir())
     if len(paths) != 1:
         raise ConfigError(f"'{run}' holds {len(paths)} runs: name one of them")
-    judgement = judge_run(paths[0])
+    try:
+        judgement = judge_run(paths[0])
+    except ConfigError:
+        # Unreadable (a damaged scenario copy, say): still name what changed since the run.
+        for problem in RunView(paths[0]).verify().problems():
+            console.print(f"[bold red]evidence changed[/] {problem}", soft_wrap=True)
+        raise
     print_outcomes(console, judgement.steps, f"{judgement.view.scenario_name}: judged again from "
                                             f"{judgement.view.run_id}")
     for problem in judgement.integrity.problems():

@@ -21,7 +21,6 @@ class Box(BaseModel):
     lab_images: Literal["offline", "pull"] = "offline"
     # Boxes nslab builds (provider docker): from Debian packages.
     suite: str | None = None
-    mirror: str | None = None
     image: str | None = None
     init: Literal["systemd", "sysvinit"] = "systemd"
     layout: Literal["debian", "boot2docker"] = "debian"
@@ -116,8 +115,6 @@ def load_lab(path: Path | None = None) -> Lab:
         problem = PROVIDERS[box.provider].check_box(box)
         if problem:
             raise doc.error(("boxes", name), problem)
-        if box.built_here and not box.mirror:
-            raise doc.error(("boxes", name), "a box built here needs a mirror")
         if box.same_as is not None and box.same_as not in lab.boxes:
             raise doc.error(("boxes", name, "same_as"), f"unknown box '{box.same_as}'")
     for position, name in enumerate(lab.default_boxes):

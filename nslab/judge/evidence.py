@@ -52,7 +52,7 @@ class ContainerFacts:
     def __init__(self, evidence: "StepEvidence", name: str):
         self.name = name
         self._evidence = evidence
-        inspect = json.loads(evidence.text(container_file(name, "inspect.json")))
+        inspect = evidence.json(container_file(name, "inspect.json"))
         state = inspect.get("State") or {}
         self.running = bool(state.get("Running"))
         self.pid = state.get("Pid") or 0
@@ -122,10 +122,19 @@ class StepEvidence:
             self.read.append(name)
         return content
 
+    def json(self, name: str):
+        try:
+            return json.loads(self.text(name))
+        except json.JSONDecodeError as exc:
+            raise FactUnavailable(f"{name} is not valid JSON ({exc})") from None
+
     def unavailable(self) -> dict[str, str]:
         if self._unavailable is None:
             path = self.folder / UNAVAILABLE
-            self._unavailable = json.loads(path.read_text()) if path.exists() else {}
+            try:
+                self._unavailable = json.loads(path.read_text()) if path.exists() else {}
+            except json.JSONDecodeError:
+                self._unavailable = {}
         return self._unavailable
 
     def container(self, name: str) -> ContainerFacts:
@@ -145,7 +154,7 @@ class StepEvidence:
         return self.text(program_file(program, f"{pid}.status"))
 
     def docker_info(self) -> dict:
-        return json.loads(self.text("docker-info.json"))
+        return self.json("docker-info.json")
 
     def docker_dirs(self) -> list[str]:
         """Directories directly under /var/lib/docker (and itself), as paths."""
@@ -153,7 +162,7 @@ class StepEvidence:
                 if len(line.split(None, 2)) == 3]
 
     def daemon_contents(self) -> dict:
-        return json.loads(self.text("daemon-contents.json"))
+        return self.json("daemon-contents.json")
 
     @property
     def remap_user(self) -> str | None:

@@ -22,6 +22,8 @@ class StepJudgement:
     recorded_verdicts: list[dict] = field(default_factory=list)
     evidence_read: list[str] = field(default_factory=list)
     judged: bool = True
+    #: Why the step's record could not be read (its file is damaged): then it is an error.
+    problem: str = ""
 
     machine = property(lambda self: self.ref.machine)
     mode = property(lambda self: self.ref.mode)
@@ -30,11 +32,13 @@ class StepJudgement:
 
     @property
     def agrees(self) -> bool:
-        return self.status == self.recorded_status and (
+        return not self.problem and self.status == self.recorded_status and (
             not self.judged or [v.as_dict() for v in self.verdicts] == self.recorded_verdicts)
 
     @property
     def detail(self) -> str:
+        if self.problem:
+            return self.problem
         if not self.judged:
             return self.ref.detail
         return next((v.explain() for v in self.verdicts if v.status != Status.PASS), "")
@@ -79,10 +83,13 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
     step = next((s for s in scenario.steps if s.id == ref.step_id), None)
     if step is None:
         raise ConfigError(f"{view.path / SCENARIO_COPY}: has no step '{ref.step_id}', which the manifest lists")
-    record = view.step_record(ref)
-    if record is None:      # never ran: an earlier step broke the machine, or the mode was refused
-        return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
-    evidence = view.evidence(ref, record)
+    try:
+        record = view.step_record(ref)
+        if record is None:      # never ran: an earlier step broke the machine, or the mode was refused
+            return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
+        evidence = view.evidence(ref, record)
+    except ConfigError as exc:          # a damaged record: the run's integrity says which file
+        return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
     verdicts = judge_step(step.expect, evidence, view.known_limits(ref.machine), step.timeout)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
                          record.get("verdicts", []), evidence.read)

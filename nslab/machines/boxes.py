@@ -4,6 +4,8 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import time
@@ -33,10 +35,41 @@ def vagrant_public_key() -> Path:
     raise MachineError("cannot find Vagrant's public key (keys/vagrant.pub); is vagrant installed?")
 
 
+def debian_mirror() -> str:
+    """The Debian mirror boxes are built from: NSLAB_DEBIAN_MIRROR, else the first Debian
+    archive in the host's own apt sources, else "" (debootstrap's default). Never written
+    in the repository: each host brings its own."""
+    explicit = os.environ.get("NSLAB_DEBIAN_MIRROR")
+    if explicit:
+        return explicit
+    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for uri in _apt_uris(text):
+            if "security" not in uri and uri.rstrip("/").endswith("/debian"):
+                return uri.rstrip("/")
+    return ""
+
+
+def _apt_uris(text: str) -> list[str]:
+    """Archive URIs of one-line (`deb [opts] URI suite ...`) and deb822 (`URIs:`) sources."""
+    uris = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["deb"]:
+            words = [w for w in words[1:] if not w.startswith("[") and not w.endswith("]")]
+            uris += words[:1]
+        elif words[:1] == ["URIs:"]:
+            uris += words[1:]
+    return [u for u in uris if re.match(r"https?://", u)]
+
+
 def recipe_hash(box: Box) -> str:
     """Changes whenever anything that goes into the box changes."""
     digest = hashlib.sha256()
-    for part in (box.suite, box.mirror, box.provider, box.init, box.layout, ",".join(box.extra_packages)):
+    for part in (box.suite, debian_mirror(), box.provider, box.init, box.layout, ",".join(box.extra_packages)):
         digest.update(part.encode() + b"\0")
     for path in sorted((provision_dir() / BOX_DIR).iterdir()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -114,7 +147,7 @@ def _run(command: list[str], out, log_path: Path, stdin=None, env=None) -> None:
 
 
 def _rootfs_command(box: Box, rootfs: Path, kind: str) -> list[str]:
-    return [str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, box.mirror, str(rootfs),
+    return [str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, debian_mirror(), str(rootfs),
             str(vagrant_public_key()), box.init, box.layout, ",".join(box.extra_packages), kind]
 
 

@@ -262,8 +262,12 @@ class RunView:
             raise ConfigError(f"{self.path / ref.files.file('json')}: not valid JSON ({exc})") from None
 
     def mode_facts(self, machine: str, mode: str) -> dict:
-        text = self.read_text(StepFiles.mode_file(machine, mode, "mode.json"))
-        return json.loads(text) if text else {}
+        relative = StepFiles.mode_file(machine, mode, "mode.json")
+        text = self.read_text(relative)
+        try:
+            return json.loads(text) if text else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{self.path / relative}: not valid JSON ({exc})") from None
 
     def evidence(self, ref: StepRef, record: dict) -> StepEvidence:
         files = ref.files

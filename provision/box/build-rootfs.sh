@@ -30,7 +30,8 @@ case $kind in
   *) echo "build-rootfs.sh: unknown kind '$kind'" >&2; exit 2 ;;
 esac
 
-debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror"
+# An empty mirror leaves debootstrap its own default.
+debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" ${mirror:+"$mirror"}
 
 in_root() { chroot "$rootfs" /bin/sh -ec "$1"; }
 

@@ -22,6 +22,36 @@ def invoke(*args, timeout=1800, env=None):
                           timeout=timeout, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
+SSH_STACK = ("fabric", "paramiko", "docker", "vagrant")
+# Runs Invoke's own program on tasks.py, then says which modules the task loaded.
+JUDGE_IN_PROCESS = """
+import json, sys
+from invoke.main import program
+try:
+    program.run(["invoke", "judge", "--run", *sys.argv[1:]])
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
+""" % (SSH_STACK,)
+
+
+def judge_offline(*args):
+    process = subprocess.run([sys.executable, "-c", JUDGE_IN_PROCESS, *args], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return json.loads(process.stdout.strip().splitlines()[-1]), process
+
+
+def recorded_steps(run_path):
+    manifest = json.loads((run_path / "manifest.json").read_text())
+    steps = {}
+    for machine, record in manifest["machines"].items():
+        for step in record["steps"]:
+            path = run_path / machine / step["mode"] / f"{step['number']:02d}-{step['id']}.json"
+            steps[(machine, step["id"])] = (step["status"], json.loads(path.read_text())["verdicts"])
+    return steps
+
+
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory):
     path = tmp_path_factory.mktemp("artifacts")

@@ -2,48 +2,16 @@
 and a container with its own user-namespace setting judged by its own facts."""
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from nslab.judge.run import judge_run
-from nslab.paths import PROJECT_ROOT
+from nslab.run.layout import RunView
 from nslab.subids import parse_subids, range_of
 
-from .conftest import invoke
+from .conftest import invoke, judge_offline, recorded_steps
 
 pytestmark = pytest.mark.lab
-
-SSH_STACK = ("fabric", "paramiko", "docker", "vagrant")
-# Runs Invoke's own program on tasks.py, then says which modules the task loaded.
-JUDGE_IN_PROCESS = """
-import json, sys
-from invoke.main import program
-try:
-    program.run(["invoke", "judge", "--run", *sys.argv[1:]])
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (SSH_STACK,)
-
-
-def judge_offline(*args):
-    process = subprocess.run([sys.executable, "-c", JUDGE_IN_PROCESS, *args], cwd=PROJECT_ROOT,
-                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    return json.loads(process.stdout.strip().splitlines()[-1]), process
-
-
-def recorded_steps(run_path):
-    manifest = json.loads((run_path / "manifest.json").read_text())
-    steps = {}
-    for machine, record in manifest["machines"].items():
-        for step in record["steps"]:
-            path = run_path / machine / step["mode"] / f"{step['number']:02d}-{step['id']}.json"
-            steps[(machine, step["id"])] = (step["status"], json.loads(path.read_text())["verdicts"])
-    return steps
-
 
 @pytest.mark.parametrize("lab", ["userns_run", "workshop_run"])
 def test_judge_rederives_every_live_verdict_without_the_ssh_stack(lab, request):
@@ -88,9 +56,11 @@ def test_one_changed_byte_in_any_artifact_is_named_alone(userns_run, tmp_path):
         path = copy / relative
         original = path.read_bytes()
         path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]) if original else b"x")
-        assert judge_run(copy).integrity.problems() == [f"{relative}: content changed since the run wrote it"]
+        assert RunView(copy).verify().problems() == [f"{relative}: content changed since the run wrote it"]
+        if relative != "scenario.yaml":      # a damaged scenario copy stops judging with one line
+            assert not judge_run(copy).integrity.ok
         path.write_bytes(original)
-    assert judge_run(copy).integrity.ok
+    assert judge_run(copy).integrity.ok and judge_run(copy).disagreements == []
 
 
 def test_a_container_with_its_own_userns_setting_is_judged_by_its_own_facts(userns_run, machine):

@@ -17,7 +17,7 @@ from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import state_dir
 from nslab.machines.vmport import PortRelay
 
-from .conftest import invoke
+from .conftest import invoke, judge_offline, recorded_steps
 
 pytestmark = [pytest.mark.lab, pytest.mark.vm]
 
@@ -142,6 +142,18 @@ def test_workshop_on_the_vm_runs_privileged_where_container_machines_cannot(vm_w
     statuses = {s["id"]: s["status"] for s in manifest["machines"][VM]["steps"]}
     assert statuses["privileged-as-root"] == "pass"
     assert statuses["privileged-in-userns"] == "pass"          # and userns still refuses it
+
+
+@pytest.mark.parametrize("lab", ["vm_userns_run", "vm_workshop_run"])
+def test_judge_rederives_the_vms_verdicts_offline(lab, request):
+    _, run_path, _ = request.getfixturevalue(lab)
+    result, process = judge_offline(str(run_path), "--write")
+    assert result == {"code": 0, "loaded": []}, process.stdout[-3000:] + process.stderr[-2000:]
+    judged = json.loads((run_path / "judgement.json").read_text())
+    live = recorded_steps(run_path)
+    assert len(judged["steps"]) == len(live) >= 14
+    for step in judged["steps"]:
+        assert (step["status"], step["verdicts"]) == live[(step["machine"], step["id"])], step["id"]
 
 
 def test_compare_shows_the_vm_and_the_container_machine_side_by_side(vm_workshop_run, workshop_run, tmp_path):

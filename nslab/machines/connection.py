@@ -21,6 +21,7 @@ from invoke.exceptions import CommandTimedOut
 
 from ..errors import MachineError, RemoteTimeout
 from .base import SshEndpoint
+from ..poll import poll_until
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -92,18 +93,19 @@ class Remote:
 
     def open(self, attempts_until: float = 60) -> "Remote":
         """Connects, retrying with back-off while sshd is still starting."""
-        deadline = time.monotonic() + attempts_until
-        pause = 0.1
-        while True:
+        last_error: list[Exception] = []
+
+        def connected() -> bool:
             try:
                 self.connection.open()
-                break
+                return True
             except Exception as exc:  # paramiko raises many kinds while sshd starts
-                if time.monotonic() > deadline:
-                    raise MachineError(f"cannot reach {self.endpoint.user}@{self.endpoint.host}:"
-                                       f"{self.endpoint.port} over SSH: {exc}") from None
-                time.sleep(pause)
-                pause = min(pause * 2, 2.0)
+                last_error[:] = [exc]
+                return False
+
+        if not poll_until(connected, attempts_until, pause=0.1):
+            raise MachineError(f"cannot reach {self.endpoint.user}@{self.endpoint.host}:"
+                               f"{self.endpoint.port} over SSH: {last_error[0] if last_error else 'no answer'}")
         transport = self.connection.transport
         # Small commands are latency-bound; Nagle's algorithm costs ~30 ms each.
         transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

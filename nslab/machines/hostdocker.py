@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import docker
@@ -18,6 +17,7 @@ import docker
 from ..errors import MachineError
 from ..paths import state_dir
 from .pidfiles import alive, read_pid, terminate
+from ..poll import poll_until
 
 SYSTEM_SOCKET = "unix:///var/run/docker.sock"
 
@@ -73,16 +73,14 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
     with open(home / "dockerd.log", "ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    pause = 0.05
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if process.poll() is not None:
             raise MachineError(f"host dockerd exited with status {process.returncode}; "
                                f"see {home / 'dockerd.log'}")
-        if answers(own_socket_url()):
-            return
-        time.sleep(pause)
-        pause = min(pause * 2, 1.0)
+        return answers(own_socket_url())
+
+    if poll_until(ready, timeout, max_pause=1.0):
+        return
     raise MachineError(f"host dockerd did not answer within {timeout:.0f}s; see {home / 'dockerd.log'}")
 
 

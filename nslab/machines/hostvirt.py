@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import MachineError
 from ..paths import state_dir
 from .pidfiles import alive, read_pid, terminate
+from ..poll import poll_until
 
 URI = "qemu:///system"
 NETNS = "nslab-virt"
@@ -129,13 +130,9 @@ def start_own_libvirt(log=print, timeout: float = 90) -> None:
         _run(["ip", "netns", "exec", NETNS, "virtlogd", "--daemon"])
     _run(["ip", "netns", "exec", NETNS, "libvirtd", "--daemon"])
     started = time.monotonic()
-    delay = 0.2
-    while time.monotonic() - started < timeout:
-        if answers():
-            log(f"libvirt: ready after {time.monotonic() - started:.1f}s")
-            return
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
+    if poll_until(answers, timeout, pause=0.2):
+        log(f"libvirt: ready after {time.monotonic() - started:.1f}s")
+        return
     raise MachineError(f"libvirtd did not answer on {URI} within {timeout:.0f}s")
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
+from ..poll import poll_until
 
 
 def read_pid(path: Path | str) -> int | None:
@@ -30,11 +30,8 @@ def terminate(pid: int, timeout: float) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return
-        time.sleep(0.1)
+    if poll_until(lambda: not alive(pid), timeout, pause=0.1, max_pause=0.1):
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..errors import MachineError
 from .hostvirt import virsh
 from ..paths import state_dir
+from ..poll import poll_until
 
 CLONE_NEWNET = 0x40000000
 
@@ -155,16 +156,18 @@ class PortRelay:
             process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                        start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             if process.poll() is not None:
                 raise MachineError(f"the SSH relay for {self.domain} stopped at once "
                                    f"(log: {self.folder / f'{self.machine}.log'})")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
+                return True
             except OSError:
-                time.sleep(0.05)
+                return False
+
+        if poll_until(listening, timeout, max_pause=0.05):
+            return port
         raise MachineError(f"the SSH relay for {self.domain} did not listen on 127.0.0.1:{port}")
 
     def stop(self) -> None:

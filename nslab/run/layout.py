@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import stat
 import tempfile
 import time
@@ -315,8 +314,3 @@ class RunView:
             raise ConfigError(f"{path}: leaves the run directory (links to {resolved})")
         return path
 
-
-def copy_run(source: Path, target: Path) -> Path:
-    """A copy of a run (symlinks kept as links), e.g. to change its evidence without touching it."""
-    shutil.copytree(source, target, symlinks=True)
-    return target

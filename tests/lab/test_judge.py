@@ -63,9 +63,11 @@ def test_one_changed_byte_in_any_artifact_is_named_alone(userns_run, tmp_path):
     assert judge_run(copy).integrity.ok and judge_run(copy).disagreements == []
 
 
-def test_a_container_with_its_own_userns_setting_is_judged_by_its_own_facts(userns_run, machine):
-    process = invoke("up", "scenario=tests/scenarios/own-userns.yaml", "--destroy", "never")
-    run_path = (userns_run[1].parent / "latest").resolve()
+def test_a_container_with_its_own_userns_setting_is_judged_by_its_own_facts(userns_run, machine, tmp_path):
+    # Artifacts of its own, so the other tests' `latest` stays theirs.
+    process = invoke("up", "scenario=tests/scenarios/own-userns.yaml", "--destroy", "never",
+                     env={"NSLAB_ARTIFACTS": str(tmp_path)})
+    run_path = (tmp_path / "latest").resolve()
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
     assert "5 steps: 5 pass" in process.stdout
     start = range_of(parse_subids((run_path / "debian12" / "userns" / "subuid").read_text()), "dockremap").start

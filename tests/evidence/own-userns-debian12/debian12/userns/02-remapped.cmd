@@ -1,0 +1,1 @@
+docker run -d --name remapped nslab/alpine:offline sleep 600

@@ -1,0 +1,1 @@
+sudo -n sh -c 'printf '"'"'host secret\n'"'"' > /srv/nslab-root-only && chmod 0600 /srv/nslab-root-only && mkdir -p /srv/nslab-root-dir && chmod 0755 /srv/nslab-root-dir && rm -f /srv/nslab-root-dir/written-by-container && ls -ld /srv/nslab-root-only /srv/nslab-root-dir'

@@ -1,0 +1,1 @@
+docker run -d --name sleeper nslab/alpine:offline sleep 600

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+
 from ..poll import poll_until
 
 

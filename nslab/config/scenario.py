@@ -17,6 +17,7 @@ from ..judge.checks import KINDS
 from ..paths import scenarios_dir
 from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
 from .yamlfile import YamlDoc
+
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
 
 

@@ -19,18 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..run.layout import RunDir, write_json
-from ..machines.connection import Remote
+from ..config.lab import Lab
+from ..config.scenario import Scenario, render
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
-from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
-from ..config.lab import Lab
-from ..run.lab import run_lab
 from ..machines.base import Instance, free_loopback_port
+from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine, vagrant_env
 from ..paths import PROJECT_ROOT
+from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
+from ..run.lab import run_lab
+from ..run.layout import RunDir, write_json
 from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
-from ..config.scenario import Scenario, render
 
 
 def raw_commands(scenario: Scenario, style_name: str) -> list[str]:

@@ -18,15 +18,17 @@ from pathlib import Path
 
 import docker
 
-from ..machines.connection import Remote
+from ..config.lab import Lab
 from ..daemon.modes import DaemonMode, apply_mode, wait_ready
 from ..daemon.styles.daemon_json import DaemonJsonStyle
 from ..errors import ConfigError, DaemonError, MachineError
-from ..run.images import build_offline
-from ..config.lab import Lab
+from ..judge.verdict import Status
 from ..machines.base import Instance, free_loopback_port
+from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine
 from ..paths import PROJECT_ROOT, artifacts_dir
+from ..run.images import build_offline
+from ..run.layout import RunView
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
@@ -86,23 +88,21 @@ class FaultSuite:
         self.log(f"{'survived' if survived else 'NOT SURVIVED'}: {name}: {detail}")
 
     def _count_lost_artifacts(self, run_path: Path) -> int:
-        """Steps the manifest records whose files are missing or unreadable."""
-        manifest = json.loads((run_path / "manifest.json").read_text())
-        lost = 0
-        for machine, record in manifest.get("machines", {}).items():
-            for step in record.get("steps", []):
-                if step["status"] == "not-run":
-                    continue
-                prefix = run_path / machine / step["mode"] / f"{step['number']:02d}-{step['id']}"
-                for suffix in (".cmd", ".stdout", ".stderr", ".json"):
-                    path = prefix.with_name(prefix.name + suffix)
-                    try:
-                        if suffix == ".json":
-                            json.loads(path.read_text())
-                        else:
-                            path.read_bytes()
-                    except (OSError, ValueError):
-                        lost += 1
+        """Files the run recorded that are now missing or changed (their digests), and steps the
+        manifest lists as run whose command, outputs or record cannot be read."""
+        view = RunView(run_path)
+        integrity = view.verify()
+        lost = len(integrity.missing) + len(integrity.changed)
+        for ref in view.all_steps():
+            if ref.status == Status.NOT_RUN:
+                continue
+            for suffix in ("cmd", "stdout", "stderr", "json"):
+                try:
+                    readable = view.read_text(ref.files.file(suffix)) is not None and (
+                        suffix != "json" or view.step_record(ref) is not None)
+                except ConfigError:
+                    readable = False
+                lost += not readable
         return lost
 
     # --- the suite ----------------------------------------------------------

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import docker
 
-from ..errors import MachineError
 from ..config.lab import Box
+from ..errors import MachineError
 from ..paths import provision_dir, state_dir, vagrant_home
 
 RECIPE_LABEL = "org.nslab.recipe"

@@ -20,8 +20,8 @@ from fabric.runners import Remote as FabricRemoteRunner
 from invoke.exceptions import CommandTimedOut
 
 from ..errors import MachineError, RemoteTimeout
-from .base import SshEndpoint
 from ..poll import poll_until
+from .base import SshEndpoint
 
 DEFAULT_TIMEOUT = 120.0
 

@@ -16,8 +16,8 @@ import docker
 
 from ..errors import MachineError
 from ..paths import state_dir
-from .pidfiles import alive, read_pid, terminate
 from ..poll import poll_until
+from .pidfiles import alive, read_pid, terminate
 
 SYSTEM_SOCKET = "unix:///var/run/docker.sock"
 

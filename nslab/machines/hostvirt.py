@@ -21,8 +21,8 @@ from pathlib import Path
 
 from ..errors import MachineError
 from ..paths import state_dir
-from .pidfiles import alive, read_pid, terminate
 from ..poll import poll_until
+from .pidfiles import alive, read_pid, terminate
 
 URI = "qemu:///system"
 NETNS = "nslab-virt"

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MachineError
-from .hostvirt import virsh
 from ..paths import state_dir
 from ..poll import poll_until
+from .hostvirt import virsh
 
 CLONE_NEWNET = 0x40000000
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import shlex
 
+from ..config.scenario import Scenario
 from ..machines.connection import CommandResult, Remote
 from ..paths import provision_dir
-from ..config.scenario import Scenario
 
 OFFLINE_PREFIX = "nslab"
 BUILDER = "/usr/local/sbin/nslab-build-lab-images"

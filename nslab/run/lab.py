@@ -9,19 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..judge.verdict import JUDGED_OK, Status
-from .layout import RunDir
-from ..machines.connection import Remote
+from ..config.lab import Box, Lab
+from ..config.scenario import Scenario
 from ..daemon.modes import wait_ready
 from ..daemon.styles import config_style
 from ..errors import ConfigError, MachineError, NslabError
-from ..config.lab import Box, Lab
+from ..judge.verdict import JUDGED_OK, Status
 from ..machines.base import DEFAULT_INSTANCE, Instance
+from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine
 from ..paths import artifacts_dir, state_dir
+from .layout import RunDir
 from .machine import MachineRun, StepOutcome
-from ..config.scenario import Scenario
-
 
 
 @dataclass

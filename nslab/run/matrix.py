@@ -11,14 +11,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .layout import new_run_id, write_json
-from ..machines.boxes import build_box
-from ..errors import NslabError
 from ..config.lab import Box, Lab
-from .lab import run_lab
-from ..machines.base import Instance, free_loopback_port
-from ..paths import artifacts_dir
 from ..config.scenario import Scenario
+from ..errors import NslabError
+from ..machines.base import Instance, free_loopback_port
+from ..machines.boxes import build_box
+from ..paths import artifacts_dir
+from .lab import run_lab
+from .layout import new_run_id, write_json
 
 STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow",
          "not available here": "magenta", "not run": "yellow"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from nslab.config.lab import load_lab
 from nslab.machines.connection import Remote
 from nslab.machines.hostdocker import ensure_host_docker
-from nslab.config.lab import load_lab
 from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import PROJECT_ROOT
 

@@ -4,9 +4,9 @@ import socket
 import docker
 import pytest
 
-from nslab.machines.boxes import RECIPE_LABEL, build_box, image_ref
-from nslab.errors import RemoteTimeout
 from nslab.config.lab import load_lab
+from nslab.errors import RemoteTimeout
+from nslab.machines.boxes import RECIPE_LABEL, build_box, image_ref
 
 pytestmark = pytest.mark.lab
 

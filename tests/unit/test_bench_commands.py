@@ -1,5 +1,5 @@
-from nslab.harness.bench import raw_commands
 from nslab.config.scenario import load_scenario
+from nslab.harness.bench import raw_commands
 
 
 def test_raw_column_is_the_scenarios_own_operations_without_harness():

@@ -1,8 +1,8 @@
 import pytest
 
-from nslab.errors import ConfigError
 from nslab.config.lab import load_lab
 from nslab.config.scenario import load_scenario, render
+from nslab.errors import ConfigError
 
 GOOD = """\
 name: tiny

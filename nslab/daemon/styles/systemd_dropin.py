@@ -5,7 +5,8 @@ import shlex
 from typing import TYPE_CHECKING
 
 from ...errors import DaemonError
-from .base import DAEMON_JSON, ConfigStyle, flags_to_options, options_to_flags, read_daemon_json, systemctl_restart
+from .base import (DAEMON_JSON, ConfigStyle, flags_to_options, options_to_flags, read_daemon_json,
+                   systemctl_restart)
 
 if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
     from ...machines.connection import CommandResult, Remote

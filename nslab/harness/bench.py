@@ -23,6 +23,7 @@ from ..config.lab import Lab
 from ..config.scenario import Scenario, render
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
+from ..judge.verdict import JUDGED_OK
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine, vagrant_env
@@ -153,7 +154,7 @@ class Bench:
                                   config_style(self.box.config_style), "offline",
                                   known_limits=self.lab.known_limits(self.box), log=lambda _: None).execute()
             seconds = time.monotonic() - started
-        bad = [o for o in outcomes if o.status not in ("pass", "environment-limited")]
+        bad = [o for o in outcomes if o.status not in JUDGED_OK]
         if bad:
             raise RuntimeError(f"bench run did not pass: {bad[0].step}: {bad[0].detail}")
         return seconds

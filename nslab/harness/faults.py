@@ -225,9 +225,12 @@ class FaultSuite:
     def interrupted_run(self):
         instance = f"{self.tag}-sigint"
         before = set(artifacts_dir().glob("2*"))
+        # A child of a background job inherits SIGINT as ignored: give it Ctrl-C back, as a
+        # terminal's foreground job has it, or the fault would never reach the run.
         process = subprocess.Popen([INVOKE, "up", "scenario=userns", "--instance", instance],
                                    cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True, text=True)
+                                   stdin=subprocess.DEVNULL, start_new_session=True, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         run_path = None
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and process.poll() is None:

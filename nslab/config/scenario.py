@@ -65,6 +65,15 @@ def _expect_model() -> type[BaseModel]:
 Expect = _expect_model()
 
 
+class StopWhen(Strict):
+    """Ends the step's command once its point is made, as a person presses Ctrl-C: when the
+    container's log (lines written since the command started) contains the text."""
+    logs: str = Field(pattern=CONTAINER_NAME, description="the container whose log is watched")
+    contains: str = Field(min_length=1)
+    within: float = Field(default=60, gt=0, le=3600,
+                          description="watch this long at most; then the command runs on to its own end")
+
+
 class Step(Strict):
     id: str = Field(pattern=SLUG)
     title: str
@@ -74,12 +83,15 @@ class Step(Strict):
     images: list[str] = []
     sudo: bool = False
     timeout: float = Field(default=120, gt=0, le=3600)
+    stop_when: StopWhen | None = None
     expect: Expect = Field(default_factory=Expect)
 
     @model_validator(mode="after")
     def _one_kind(self):
         if (self.run is None) == (self.action is None):
             raise ValueError("a step has exactly one of 'run' or 'action'")
+        if self.stop_when is not None and self.run is None:
+            raise ValueError("stop_when applies to a step that runs a command")
         if self.action == "images" and not self.images:
             raise ValueError("an 'images' action lists the images to build or pull")
         return self

@@ -32,6 +32,7 @@ from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, off
 from ..run.lab import run_lab
 from ..run.layout import RunDir, write_json
 from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
+from ..run.stopping import watched
 
 
 def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
@@ -61,6 +62,8 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
             commands.append(f"{BUILDER} {OFFLINE_PREFIX} {offline_recipe()} {offline}")
         else:
             command = render(step.run, refs)
+            # As the scenario has it: a stopped step is stopped in the raw column too.
+            command = watched(command, step.stop_when) if step.stop_when else command
             commands.append(f"sudo sh -c {shlex.quote(command)}" if step.sudo else command)
     return commands
 

@@ -61,6 +61,8 @@ class Cell:
             parts.append(f["data_root"])
         if f.get("exit") not in (0, None):
             parts.append(f"exit {f['exit']}")
+        if f.get("stopped"):
+            parts.append(f"stopped: {f['stopped']}")
         if f.get("error"):
             parts.append(f["error"])
         elif f.get("output"):
@@ -201,6 +203,8 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None) -> Cell:
             facts["daemon_contents"] = {k: len(v) for k, v in observed.items()}
         elif verdict["check"] in ("output_contains", "output_matches") and observed:
             facts["output"] = normalize_line(str(observed))[:240]
+    if record.get("stopped"):
+        facts["stopped"] = record["stopped"]["reason"]
     if record["exit_code"] not in (0, None):
         output = (view.read_text(ref.files.file("stderr")) or "") + (view.read_text(ref.files.file("stdout")) or "")
         facts["error"] = error_line(output)

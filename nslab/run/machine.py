@@ -19,6 +19,7 @@ from ..machines.connection import CommandResult, Remote
 from .capture import Capture
 from .images import image_refs, provide_images
 from .layout import RunDir, StepFiles
+from .stopping import take_marker, watched
 
 # The data-roots remapped daemons leave (/var/lib/docker/<uid>.<gid>), listed as removed.
 REMOVE_REMAPPED_DATA_ROOTS = ("find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
@@ -134,7 +135,8 @@ class MachineRun:
             run = lambda: provide_images(self.remote, self.scenario, step.images, self.image_source, step.timeout)
         else:
             text = render(step.run, self.images)
-            run = lambda: self.remote.run(text, timeout=step.timeout, sudo=step.sudo)
+            command = watched(text, step.stop_when) if step.stop_when else text
+            run = lambda: self.remote.run(command, timeout=step.timeout, sudo=step.sudo)
         try:
             result = run()
         except RemoteTimeout as exc:
@@ -144,6 +146,10 @@ class MachineRun:
     def _run_step(self, number: int, step: Step) -> StepOutcome:
         files = StepFiles(self.machine, step.mode, number, step.id)
         command_text, result = self._execute_command(step)
+        stopped = None
+        if step.stop_when:
+            command_text = render(step.run, self.images)       # the lab's command, not its watch
+            result.stderr, stopped = take_marker(result.stderr, step.stop_when)
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
         self.run.write(files.file("stderr"), result.stderr)
@@ -161,7 +167,7 @@ class MachineRun:
             "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
             "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
             "status": str(status), "verdicts": [v.as_dict() for v in verdicts],
-            "evidence_read": evidence.read,
+            "evidence_read": evidence.read, "stopped": stopped,
         })
         return outcome
 

@@ -13,3 +13,9 @@ def test_raw_column_is_the_scenarios_own_operations_without_harness():
     assert len(commands) == len(scenario.steps) + 2 * 3 + 1
     assert "docker run -d --name registry -p 127.0.0.1:5000:5000 nslab/registry:offline" in commands
     assert any(c.startswith("sudo sh -c 'ls -ld /var/lib/docker/*.*'") for c in commands)
+
+
+def test_the_raw_column_stops_the_refused_push_as_the_scenario_does():
+    push = next(c for c in raw_commands(load_scenario("userns"), "daemon-json") if "docker push" in c
+                and "setsid" in c)
+    assert "docker logs --since" in push and "'permission denied'" in push

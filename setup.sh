@@ -24,12 +24,14 @@ if [ -n "$missing" ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     # Removed however apt-get ends: left behind, it would stop every later package's services.
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
   if [ -n "$own_policy" ]; then
     rm -f /usr/sbin/policy-rc.d
-    trap - EXIT
+    trap - EXIT INT TERM HUP
   fi
 fi
 

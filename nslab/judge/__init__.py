@@ -36,6 +36,10 @@ def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout
             verdicts.append(KINDS[name].judge(getattr(expect, name), evidence))
         except FactUnavailable as exc:
             verdicts.append(Verdict(name, Status.ERROR, _describe(getattr(expect, name)), None, str(exc)))
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            # Evidence that is not what a machine writes (damaged, or edited by hand): never a pass.
+            verdicts.append(Verdict(name, Status.ERROR, _describe(getattr(expect, name)), None,
+                                    f"unreadable evidence: {type(exc).__name__}: {exc}"))
     limit = next((l for l in known_limits if l["signature"] in evidence.output), None)
     if limit is not None:
         line = next((x.strip()[:300] for x in evidence.output.splitlines() if limit["signature"] in x), "")

@@ -114,27 +114,33 @@ class StepEvidence:
     def text(self, name: str) -> str:
         path = self.folder / name
         try:
-            content = path.read_text(errors="replace")
+            content = path.read_bytes().decode(errors="replace")     # as written: \r and all
         except FileNotFoundError:
-            reason = self.unavailable().get(name)
-            raise FactUnavailable(reason or f"{name} was not captured for this step") from None
+            reasons = self.unavailable()
+            reason = reasons.get(name) or f"{name} was not captured for this step" + (
+                f" ({'; '.join(f'{fact}: {why}' for fact, why in reasons.items())})" if reasons else "")
+            raise FactUnavailable(reason) from None
         if name not in self.read:
             self.read.append(name)
         return content
 
-    def json(self, name: str):
+    def json(self, name: str, kind: type = dict):
         try:
-            return json.loads(self.text(name))
+            value = json.loads(self.text(name))
         except json.JSONDecodeError as exc:
             raise FactUnavailable(f"{name} is not valid JSON ({exc})") from None
+        if not isinstance(value, kind):
+            raise FactUnavailable(f"{name} holds a {type(value).__name__}, not a {kind.__name__}")
+        return value
 
     def unavailable(self) -> dict[str, str]:
         if self._unavailable is None:
             path = self.folder / UNAVAILABLE
             try:
-                self._unavailable = json.loads(path.read_text()) if path.exists() else {}
+                found = json.loads(path.read_text()) if path.exists() else {}
             except json.JSONDecodeError:
-                self._unavailable = {}
+                found = {}
+            self._unavailable = found if isinstance(found, dict) else {}
         return self._unavailable
 
     def container(self, name: str) -> ContainerFacts:

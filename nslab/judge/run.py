@@ -62,7 +62,7 @@ class RunJudgement:
 
     @property
     def exit_code(self) -> int:
-        if not self.integrity.ok:
+        if not self.integrity.ok or self.disagreements:
             return 2
         return 0 if self.status == "passed" else 1
 
@@ -88,8 +88,9 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         if record is None:      # never ran: an earlier step broke the machine, or the mode was refused
             return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
         evidence = view.evidence(ref, record)
+        limits = view.known_limits(ref.machine)
     except ConfigError as exc:          # a damaged record: the run's integrity says which file
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
-    verdicts = judge_step(step.expect, evidence, view.known_limits(ref.machine), step.timeout)
+    verdicts = judge_step(step.expect, evidence, limits, step.timeout)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
                          record.get("verdicts", []), evidence.read)

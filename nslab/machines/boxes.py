@@ -42,7 +42,9 @@ def debian_mirror() -> str:
     explicit = os.environ.get("NSLAB_DEBIAN_MIRROR")
     if explicit:
         return explicit
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+    sources = Path("/etc/apt/sources.list.d")
+    files = [Path("/etc/apt/sources.list"), *sorted(sources.glob("*.list")), *sorted(sources.glob("*.sources"))]
+    for path in files:
         try:
             text = path.read_text(errors="replace")
         except OSError:
@@ -53,16 +55,19 @@ def debian_mirror() -> str:
     return ""
 
 
+_ONE_LINE = re.compile(r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)")
+
+
 def _apt_uris(text: str) -> list[str]:
-    """Archive URIs of one-line (`deb [opts] URI suite ...`) and deb822 (`URIs:`) sources."""
+    """Archive URIs of one-line (`deb [opts] URI suite ...`) and deb822 (`URIs:`) sources,
+    leaving out deb822 stanzas marked `Enabled: no`."""
     uris = []
-    for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if words[:1] == ["deb"]:
-            words = [w for w in words[1:] if not w.startswith("[") and not w.endswith("]")]
-            uris += words[:1]
-        elif words[:1] == ["URIs:"]:
-            uris += words[1:]
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.M))
+        if fields.get("Enabled", "yes").strip().lower() == "no":
+            continue
+        uris += fields.get("URIs", "").split()
+        uris += [m.group(1) for line in stanza.splitlines() if (m := _ONE_LINE.match(line.split("#", 1)[0]))]
     return [u for u in uris if re.match(r"https?://", u)]
 
 

@@ -27,7 +27,7 @@ class Column:
 
     @property
     def label(self) -> str:
-        flag = " · ⚠ EVIDENCE CHANGED" if any(not f.startswith("older") for f in self.flags) else ""
+        flag = " · ⚠ EVIDENCE CHANGED" if any(not f.startswith("older layout") for f in self.flags) else ""
         return f"{self.machine} · {self.distro} · Docker {self.docker_version} · {self.provider}{flag}"
 
     @property
@@ -143,11 +143,16 @@ def build(run_paths: list[Path]) -> Comparison:
     comparison = Comparison(runs=list(run_paths))
     for run_path in run_paths:
         view = RunView(run_path)
-        judgement = judge_run(run_path) if view.layout >= LAYOUT else None
+        judgement, unjudged = None, "older layout: recorded verdicts, not re-judged"
+        if view.layout >= LAYOUT:
+            try:
+                judgement = judge_run(run_path)
+            except ConfigError as exc:
+                unjudged = f"cannot be judged again: {exc}"
         for machine, record in view.machines.items():
             column = _column_for(comparison, view, machine, record)
             if judgement is None:
-                column.flags.append("older layout: recorded verdicts, not re-judged")
+                column.flags.append(unjudged)
             else:
                 column.flags += [f"evidence: {p}" for p in judgement.integrity.problems()
                                  if p.startswith(f"{machine}/") or "/" not in p.split(":")[0]]
@@ -180,7 +185,12 @@ def _column_for(comparison: Comparison, view: RunView, machine: str, record: dic
 
 
 def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None) -> Cell:
-    record = view.step_record(ref)
+    if judged is not None and judged.problem:
+        return Cell(str(judged.status), {"status": str(judged.status), "error": judged.problem}, number=ref.number)
+    try:
+        record = view.step_record(ref)
+    except ConfigError as exc:
+        return Cell("error", {"status": "error", "error": str(exc)}, number=ref.number)
     if record is None:       # never ran (not-run, or the machine broke first)
         return Cell(ref.status, {"status": ref.status}, number=ref.number)
     verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.get("verdicts", [])

@@ -116,7 +116,10 @@ class Capture:
 
     def _docker_dirs(self) -> None:
         result = self.remote.run("find /var/lib/docker -maxdepth 1 -type d -printf '%U %G %p\\n'", sudo=True)
-        self._keep("docker-dirs", result.stdout)
+        if result.ok:
+            self._keep("docker-dirs", result.stdout)
+        else:
+            self._missing("docker-dirs", f"cannot list /var/lib/docker: {result.output.strip()[:200]}")
 
     def _daemon_contents(self) -> None:
         api = self.remote.docker

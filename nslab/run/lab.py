@@ -101,8 +101,10 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
     finally:
         seconds = round(time.monotonic() - started, 1)
         run.manifest["seconds"] = seconds
-        run.finish(status)
-        _dispose(machines, destroy, status, broke, log)
+        try:
+            _dispose(machines, destroy, status, broke, log)
+        finally:
+            run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
     return LabResult(run.path, status, seconds, outcomes)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -31,6 +32,9 @@ from ..judge.evidence import StepEvidence
 
 MANIFEST = "manifest.json"
 SCENARIO_COPY = "scenario.yaml"
+# Per machine: the provider's known limits the run judged with.
+KNOWN_LIMITS = "known-limits.json"
+STEP_RECORD = re.compile(r"^[^/]+/[^/]+/(\d{2,})-([a-z0-9][a-z0-9-]*)\.json$")
 # Written beside a run by `invoke compare` and `invoke judge --write`: derived, never evidence.
 DERIVED_FILES = ("report.md", "report.html", "report.json", "junit.xml", "judgement.json")
 # 2: facts captured per step and digests in the manifest; runs without it predate evidence.
@@ -96,6 +100,10 @@ class StepFiles:
     def mode_file(machine: str, mode: str, name: str) -> str:
         return f"{machine}/{mode}/{name}"
 
+    @staticmethod
+    def machine_file(machine: str, name: str) -> str:
+        return f"{machine}/{name}"
+
 
 class RunDir:
     """A run being written: every file atomic and digested, the manifest rewritten as it goes."""
@@ -106,6 +114,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=False)
         self.manifest: dict = {}
         self.digests: dict[str, str] = {}
+        self._adopted: set[str] = set()
 
     @classmethod
     def create(cls, root: Path, scenario: str, scenario_text: str = "", **fields) -> "RunDir":
@@ -133,9 +142,10 @@ class RunDir:
         base = self.path / folder
         for path in sorted(base.rglob("*")) if base.is_dir() else []:
             relative = str(path.relative_to(self.path))
-            if path.is_file() and not path.is_symlink() and relative not in self.digests \
-                    and not path.name.startswith("."):
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".") \
+                    and (relative not in self.digests or relative in self._adopted):
                 self.digests[relative] = digest(path.read_bytes())
+                self._adopted.add(relative)
 
     def machine(self, name: str) -> dict:
         return self.manifest["machines"].setdefault(name, {"modes": [], "steps": []})
@@ -169,17 +179,20 @@ class Integrity:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)
+    #: Step records the run wrote that the manifest's list of steps no longer names.
+    unlisted: list[str] = field(default_factory=list)
     #: Nothing to check against: a run written before digests were recorded.
     unverifiable: bool = False
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.unrecorded)
+        return not (self.changed or self.missing or self.unrecorded or self.unlisted)
 
     def problems(self) -> list[str]:
         return ([f"{p}: content changed since the run wrote it" for p in self.changed]
                 + [f"{p}: missing" for p in self.missing]
-                + [f"{p}: not written by the run" for p in self.unrecorded])
+                + [f"{p}: not written by the run" for p in self.unrecorded]
+                + [f"{p}: a step the run recorded, missing from the manifest's steps" for p in self.unlisted])
 
 
 @dataclass(frozen=True)
@@ -248,7 +261,7 @@ class RunView:
 
     def read_text(self, relative: str) -> str | None:
         path = self._inside(relative)
-        return path.read_text(errors="replace") if path.is_file() else None
+        return path.read_bytes().decode(errors="replace") if path.is_file() else None
 
     def step_record(self, ref: StepRef) -> dict | None:
         """The step's .json (command, exit status, verdicts); None for a step that never ran."""
@@ -256,17 +269,23 @@ class RunView:
         if text is None:
             return None
         try:
-            return json.loads(text)
+            record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{self.path / ref.files.file('json')}: not valid JSON ({exc})") from None
+        if not isinstance(record, dict) or "exit_code" not in record:
+            raise ConfigError(f"{self.path / ref.files.file('json')}: not a step record (no exit_code)")
+        return record
 
     def mode_facts(self, machine: str, mode: str) -> dict:
         relative = StepFiles.mode_file(machine, mode, "mode.json")
         text = self.read_text(relative)
         try:
-            return json.loads(text) if text else {}
+            facts = json.loads(text) if text else {}
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{self.path / relative}: not valid JSON ({exc})") from None
+        if not isinstance(facts, dict):
+            raise ConfigError(f"{self.path / relative}: not a mode's facts")
+        return facts
 
     def evidence(self, ref: StepRef, record: dict) -> StepEvidence:
         files = ref.files
@@ -278,7 +297,16 @@ class RunView:
         return self.read_text(SCENARIO_COPY)
 
     def known_limits(self, machine: str) -> list[dict]:
-        return self.machines[machine].get("known_limits", [])
+        """The host's known limits the run judged with, from a file of the run (digested)."""
+        text = self.read_text(StepFiles.machine_file(machine, KNOWN_LIMITS))
+        try:
+            limits = json.loads(text) if text else []
+        except json.JSONDecodeError:
+            limits = None
+        if not isinstance(limits, list) or not all(isinstance(l, dict) and {"signature", "reason"} <= set(l)
+                                                   for l in limits):
+            raise ConfigError(f"{self.path / machine / KNOWN_LIMITS}: not a list of known limits")
+        return limits
 
     def verify(self) -> Integrity:
         recorded = self.manifest.get("artifacts")
@@ -297,6 +325,8 @@ class RunView:
                 continue
             if not stat.S_ISREG(mode) or digest(path.read_bytes()) != wanted:
                 report.changed.append(relative)
+        listed = {ref.files.file("json") for ref in self.all_steps()}
+        report.unlisted = sorted(r for r in recorded if STEP_RECORD.match(r) and r not in listed)
         for machine in self.machines:
             base = self.path / machine
             for path in sorted(base.rglob("*")) if base.is_dir() and not base.is_symlink() else []:

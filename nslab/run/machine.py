@@ -18,7 +18,7 @@ from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
 from .capture import Capture
 from .images import image_refs, provide_images
-from .layout import RunDir, StepFiles
+from .layout import KNOWN_LIMITS, RunDir, StepFiles
 from .stopping import take_marker, watched
 
 # The data-roots remapped daemons leave (/var/lib/docker/<uid>.<gid>), listed as removed.
@@ -61,8 +61,8 @@ class MachineRun:
         self.log = log
         self.outcomes: list[StepOutcome] = []
         self.record = run.machine(machine)
-        # Judging a re-read run needs the limits it was judged with.
-        self.record["known_limits"] = self.known_limits
+        # Judging a re-read run needs the limits it was judged with, kept with a digest.
+        self.run.write_json(StepFiles.machine_file(machine, KNOWN_LIMITS), self.known_limits)
         self.mode_facts: dict = {}
 
     def execute(self) -> list[StepOutcome]:

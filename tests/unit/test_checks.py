@@ -165,3 +165,43 @@ def test_id_maps_map_each_line_and_nothing_outside_them():
     assert map_through(entries, 0) == 165536 and map_through(entries, 65535) == 231071
     assert map_through(entries, 65536) is None
     assert map_through(parse_id_map("0 1000 1\n1 100000 65536\n"), 1) == 100000
+
+
+def test_a_daemon_that_did_not_remap_fails_the_cross_check_even_though_its_map_is_consistent(userns):
+    start = dockremap_start(userns)
+    folder = facts_dir(userns, "userns", "registry-userns")
+    (folder / "container-registry.uid_map").write_text("         0          0 4294967295\n")
+    edit(folder / "container-registry.host-status", f"Uid:\t{start}\t{start}\t{start}\t{start}", "Uid:\t0\t0\t0\t0")
+    verdict = _verdict(userns, "registry-userns", "uid")
+    assert verdict.observed["host"] == verdict.expected["host"] == 0
+    assert verdict.status == Status.FAIL
+    assert f"cross-check disagrees: the daemon remaps to dockremap (its ranges in /etc/subuid) gives {start}" \
+        in verdict.detail
+
+
+@pytest.mark.parametrize("file, content", [
+    ("container-registry.host-status", "Uid:\tx\n"),
+    ("container-registry.inspect.json", "[]"),
+    ("container-registry.uid_map", "nonsense\n"),
+])
+def test_damaged_evidence_is_an_error_verdict_never_a_crash_or_a_pass(userns, file, content):
+    (facts_dir(userns, "userns", "registry-userns") / file).write_text(content)
+    verdict = _verdict(userns, "registry-userns", "uid")
+    assert verdict.status == Status.ERROR and verdict.detail
+
+
+def test_a_step_taken_out_of_the_manifest_is_named(userns):
+    manifest = json.loads((userns / "manifest.json").read_text())
+    steps = manifest["machines"]["debian12"]["steps"]
+    manifest["machines"]["debian12"]["steps"] = [s for s in steps if s["id"] != "push-as-1000"]
+    (userns / "manifest.json").write_text(json.dumps(manifest))
+    judgement = judge_run(userns)
+    assert judgement.integrity.unlisted == ["debian12/root/08-push-as-1000.json"]
+    assert judgement.exit_code == 2
+
+
+def test_known_limits_are_evidence_with_a_digest(userns):
+    (userns / "debian12" / "known-limits.json").write_text(
+        '[{"signature": "", "reason": "everything is the host\'s fault"}]\n')
+    judgement = judge_run(userns)
+    assert judgement.integrity.changed == ["debian12/known-limits.json"] and judgement.exit_code == 2

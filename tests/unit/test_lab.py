@@ -57,3 +57,13 @@ def test_bad_providers_are_refused_before_anything_runs():
         api.build(provider="virtualbox")
     with pytest.raises(ConfigError, match=r"box 'debian11' has no libvirt machine"):
         api.build("debian11", provider="libvirt")
+
+
+def test_the_debian_mirror_is_read_from_apt_sources_of_either_format():
+    from nslab.machines.boxes import _apt_uris
+    one_line = ("deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://mirror.invalid/debian bookworm main\n"
+                "# deb http://commented.invalid/debian bookworm main\n")
+    assert _apt_uris(one_line) == ["http://mirror.invalid/debian"]
+    deb822 = ("Types: deb\nURIs: http://off.invalid/debian\nEnabled: no\n\n"
+              "Types: deb\nURIs: http://on.invalid/debian\nSuites: bookworm\n")
+    assert _apt_uris(deb822) == ["http://on.invalid/debian"]

@@ -4,8 +4,11 @@ Observed: the real id of PID 1 inside the container and of the same process on
 the machine (each from its /proc status). Expected on the machine: the inside
 id mapped through that process's own uid_map / gid_map, so a container with a
 user namespace of its own (`--userns=host`, say) is judged by its own facts.
-The daemon's mode mapped through /etc/subuid (subgid) is a cross-check, reported
-beside the verdict when it disagrees.
+The daemon's mode (with the container's own `--userns=host`) mapped through
+/etc/subuid (subgid) is the cross-check: the kernel builds the observed id from
+the same map, so the map alone cannot show that the daemon remapped as its mode
+says. A cross-check that disagrees fails the verdict and is named in it; one
+that cannot be made (no /etc/subuid captured) is an error.
 """
 from __future__ import annotations
 
@@ -42,12 +45,24 @@ def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
             predicted = map_to_host(evidence.subid_ranges(subid_file), evidence.remap_user, inside_id)
         except FactUnavailable as exc:
             return expected, [{"source": source, "expected": None, "agrees": None, "detail": str(exc)}]
+    if predicted is None:
+        return expected, [{"source": source, "expected": None, "agrees": False,
+                           "detail": f"{inside_id} falls outside {evidence.remap_user}'s ranges"}]
     return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
 
 
 def disagreements(cross_checks: list[dict]) -> str:
     return "; ".join(f"cross-check disagrees: {c['source']} gives {c['expected']}"
                      for c in cross_checks if c.get("agrees") is False)
+
+
+def with_cross_checks(agrees: bool, cross_checks: list[dict]) -> Status:
+    """Pass only when the container's own facts and every cross-check agree."""
+    if not agrees or any(c.get("agrees") is False for c in cross_checks):
+        return Status.FAIL
+    if any(c.get("agrees") is None for c in cross_checks):
+        return Status.ERROR
+    return Status.PASS
 
 
 def _judge(kind: str):
@@ -63,7 +78,7 @@ def _judge(kind: str):
         detail = "; ".join(filter(None, [f"container '{spec.container}', host pid {pid}, "
                                          f"{map_name} {container.id_map(map_name)}",
                                          disagreements(cross_checks)]))
-        return Verdict(kind, Status.PASS if observed == wanted else Status.FAIL, wanted, observed,
+        return Verdict(kind, with_cross_checks(observed == wanted, cross_checks), wanted, observed,
                        detail, cross_checks)
     return judge
 

@@ -11,7 +11,7 @@ from ..evidence import StepEvidence
 from ..parse import parse_ps, resolve_uid
 from ..verdict import Status, Verdict
 from .base import CheckKind
-from .ids import disagreements, expected_on_host
+from .ids import disagreements, expected_on_host, with_cross_checks
 
 
 class PsRowExpect(BaseModel):
@@ -35,7 +35,7 @@ def judge(spec: PsRowExpect, evidence: StepEvidence) -> Verdict:
         return Verdict("ps_row", Status.FAIL, {"pid": pid, "uid": wanted}, None,
                        f"no row for pid {pid} in the ps output ({len(rows)} rows)", cross_checks)
     observed_uid = resolve_uid(row["user"], users)
-    return Verdict("ps_row", Status.PASS if observed_uid == wanted else Status.FAIL,
+    return Verdict("ps_row", with_cross_checks(observed_uid == wanted, cross_checks),
                    {"pid": pid, "uid": wanted}, {"pid": pid, "user": row["user"], "uid": observed_uid},
                    "; ".join(filter(None, [row["line"], disagreements(cross_checks)])), cross_checks)
 

@@ -76,7 +76,8 @@ def test_compare_prints_modes_by_machines_and_writes_the_reports(userns_run, wor
 def test_compare_defaults_to_the_latest_run_and_writes_beside_it(workshop_run):
     process = invoke("compare")
     assert process.returncode == 0
-    latest = workshop_run[1]
+    latest = (workshop_run[1].parent / "latest").resolve()
+    assert f"wrote {latest / 'report.md'}" in process.stdout
     assert all((latest / name).exists() for name in ("report.md", "report.html", "report.json", "junit.xml"))
 
 
@@ -86,13 +87,14 @@ def test_baseline_drift_names_exactly_the_changed_cell_and_exits_nonzero(userns_
     shutil.copytree(run_path, baseline)
     assert invoke("compare", "--runs", str(run_path), "--baseline", str(baseline),
                   "--out", str(tmp_path / "same")).returncode == 0
-    # The saved run remembers the registry under userns as another host uid.
-    record_path = next((baseline / "debian12" / "userns").glob("*-registry-userns.json"))
-    record = json.loads(record_path.read_text())
-    uid = next(v for v in record["verdicts"] if v["check"] == "uid")
-    real_host_uid = uid["observed"]["host"]
-    uid["observed"]["host"] = 999
-    record_path.write_text(json.dumps(record))
+    # The saved run remembers the registry under userns as another host uid: its evidence, consistently
+    # (the process's status and uid_map, and dockremap's range), since compare judges from evidence.
+    facts = next((baseline / "debian12" / "userns").glob("*-registry-userns.facts"))
+    real_host_uid = int((facts / "container-registry.uid_map").read_text().split()[1])
+    for name in ("container-registry.uid_map", "container-registry.host-status", "host.subuid"):
+        path = facts / name
+        path.write_text("".join(line.replace(str(real_host_uid), "999") if not line.startswith("Gid:") else line
+                                for line in path.read_text().splitlines(keepends=True)))
     process = invoke("compare", "--runs", str(run_path), "--baseline", str(baseline), "--out", str(tmp_path / "drift"))
     assert process.returncode == 1
     drift = json.loads((tmp_path / "drift" / "report.json").read_text())["drift"]

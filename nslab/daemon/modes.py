@@ -57,7 +57,7 @@ class DaemonMode:
 
 @dataclass
 class ModeState:
-    """What a mode looks like on the machine once applied: the oracle's facts."""
+    """What a mode looks like on the machine once applied: recorded as the mode's facts (mode.json)."""
     mode: DaemonMode
     changed: bool
     seconds: float

@@ -6,6 +6,7 @@ a connection or imports the machine layers.
 from __future__ import annotations
 
 from .checks import KINDS
+from .checks.base import line_with
 from .evidence import FactUnavailable, StepEvidence
 from .verdict import Status, Verdict
 
@@ -42,7 +43,7 @@ def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout
                                     f"unreadable evidence: {type(exc).__name__}: {exc}"))
     limit = next((l for l in known_limits if l["signature"] in evidence.output), None)
     if limit is not None:
-        line = next((x.strip()[:300] for x in evidence.output.splitlines() if limit["signature"] in x), "")
+        line = line_with(evidence.output, limit["signature"])
         for verdict in verdicts:
             if verdict.status != Status.PASS:
                 # Not a pass, and not the lab's failure either: say which limit, with the error.

@@ -89,7 +89,7 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
             return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
         evidence = view.evidence(ref, record)
         limits = view.known_limits(ref.machine)
-    except ConfigError as exc:          # a damaged record: the run's integrity says which file
+    except (ConfigError, ValueError) as exc:     # a damaged record or status: integrity names the file
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
     verdicts = judge_step(step.expect, evidence, limits, step.timeout)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),

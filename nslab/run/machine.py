@@ -128,7 +128,9 @@ class MachineRun:
             removed += [f"data-root {root}" for root in roots]
         return removed
 
-    def _execute_command(self, step: Step) -> tuple[str, CommandResult]:
+    def _execute_command(self, step: Step) -> tuple[str, CommandResult, dict | None]:
+        """Runs the step: the command as recorded (never nslab's watch around it), its result,
+        and how `stop_when` ended it, if it did."""
         started = time.monotonic()
         if step.action == "images":
             text = f"[images: {', '.join(step.images)} ({self.image_source})]"
@@ -140,16 +142,15 @@ class MachineRun:
         try:
             result = run()
         except RemoteTimeout as exc:
-            result = CommandResult(text, TIMED_OUT, "", str(exc), time.monotonic() - started)
-        return text if step.action else result.command, result
+            return text, CommandResult(text, TIMED_OUT, "", str(exc), time.monotonic() - started), None
+        if step.stop_when:
+            result.stderr, stopped = take_marker(result.stderr, step.stop_when)
+            return text, result, stopped
+        return (text if step.action else result.command), result, None
 
     def _run_step(self, number: int, step: Step) -> StepOutcome:
         files = StepFiles(self.machine, step.mode, number, step.id)
-        command_text, result = self._execute_command(step)
-        stopped = None
-        if step.stop_when:
-            command_text = render(step.run, self.images)       # the lab's command, not its watch
-            result.stderr, stopped = take_marker(result.stderr, step.stop_when)
+        command_text, result, stopped = self._execute_command(step)
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
         self.run.write(files.file("stderr"), result.stderr)

@@ -50,12 +50,13 @@ def _exit(call, *args, **kwargs):
                        "(the lab calls this a terrible idea)",
     "provider": "docker (container machines) | libvirt (VMs): the machine of that provider for each "
                 "box, e.g. --box debian12 --provider libvirt (default: each box's own)",
+    "prove": "then show every passed check able to fail, as `invoke judge --mutate` (exit 1 if one cannot)",
 })
-def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider=""):
+def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider="", prove=False):
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end."""
     _help_if_asked("up", scenario)
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
-          instance or None, allow_live_user, _value("provider", provider) or None)
+          instance or None, allow_live_user, _value("provider", provider) or None, prove)
 
 
 @task(help={
@@ -107,11 +108,14 @@ _optional_positional("judge", "--run")
 @task(help={
     "run": "a run id under artifacts/ or a run directory (default: the latest run)",
     "write": "also write the re-derived verdicts into the run as judgement.json",
+    "mutate": "mutation proof: judge every passed check again on mutated copies of the evidence it "
+              "reads; each must turn to fail (exit 1 naming those that stayed green)",
 })
-def judge(c, run="", write=False):
+def judge(c, run="", write=False, mutate=False):
     """Judge a run again from its artifacts alone, offline: the verdict table, every edited file named.
-    Exits 0 when every verdict passed, 1 when one failed, 2 when evidence changed or the run is unreadable."""
-    _exit(api.judge, _value("run", run) or None, write)
+    Exits 0 when every verdict passed, 1 when one failed (or, with --mutate, a check cannot fail),
+    2 when evidence changed or the run is unreadable."""
+    _exit(api.judge, _value("run", run) or None, write, mutate)
 
 
 @task(help={

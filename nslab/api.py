@@ -66,8 +66,10 @@ def _check_destroy(destroy: str) -> None:
 
 
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
-       instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None) -> int:
-    """Runs a scenario on fresh or running machines. Returns the process exit status."""
+       instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None,
+       prove: bool = False) -> int:
+    """Runs a scenario on fresh or running machines. Returns the process exit status.
+    With `prove`, the run is then mutation-proved as `invoke judge --mutate` does."""
     from .machines.base import DEFAULT_INSTANCE, Instance, free_loopback_port
     from .machines.boxes import build_box
     from .machines.hostdocker import ensure_host_docker
@@ -97,6 +99,14 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     if result.outcomes:
         print_outcomes(console, result.outcomes, f"{scenario.name}: {scenario.title}")
     log(f"run {result.run_path.name}: {result.status} ({result.seconds}s); artifacts in {result.run_path}")
+    if prove and result.outcomes:
+        from .judge.run import judge_run
+
+        judgement = judge_run(result.run_path)
+        proof = _prove(judgement)
+        _write_judgement(judgement, proof)
+        if proof.unshown:
+            return max(result.exit_code, 1)
     return result.exit_code
 
 
@@ -198,12 +208,13 @@ def _spread_text(spread: dict) -> str:
     return f"{spread['median']:.1f}s [{spread['min']:.1f}–{spread['max']:.1f}]"
 
 
-def judge(run: str | None = None, write: bool = False) -> int:
-    """Judges a run again from its artifacts alone; exits 0 / 1 like `up`, 2 when evidence changed."""
+def judge(run: str | None = None, write: bool = False, mutate: bool = False) -> int:
+    """Judges a run again from its artifacts alone; exits 0 / 1 like `up`, 2 when evidence changed.
+    With `mutate`, every passed check must also turn to fail on mutated copies of its evidence (else 1)."""
     from .judge.run import judge_run
     from .report.compare import resolve_runs
     from .report.table import print_outcomes
-    from .run.layout import RunView, write_json
+    from .run.layout import RunView
 
     specs = [run] if run else []
     paths = resolve_runs(specs, artifacts_dir())
@@ -225,16 +236,43 @@ def judge(run: str | None = None, write: bool = False) -> int:
             f"recorded {step.recorded_status}, judged {step.status} from the evidence now")
     if judgement.integrity.ok and not judgement.disagreements:
         log(f"run {judgement.view.run_id}: {judgement.status}; every verdict agrees with the run's own")
+    code = judgement.exit_code
+    proof = _prove(judgement) if mutate else None
+    if proof is not None and proof.unshown:
+        code = max(code, 1)
     if write:
-        target = judgement.view.path / "judgement.json"
-        write_json(target, {"run_id": judgement.view.run_id, "status": judgement.status,
-                            "integrity": judgement.integrity.problems(),
-                            "steps": [{"machine": s.machine, "mode": s.mode, "number": s.number,
-                                       "id": s.ref.step_id, "status": str(s.status),
-                                       "recorded_status": s.recorded_status,
-                                       "verdicts": [v.as_dict() for v in s.verdicts]} for s in judgement.steps]})
-        log(f"wrote {target}")
-    return judgement.exit_code
+        _write_judgement(judgement, proof)
+    return code
+
+
+def _prove(judgement):
+    """Mutation proof of a judged run, printed per lab; every check that stayed green named."""
+    from .judge.prove import prove_run
+
+    proof = prove_run(judgement)
+    for machine, (tried, shown) in proof.per_machine().items():
+        log(f"{judgement.view.scenario_name} on {machine}: {tried} checks tried, {shown} shown able to fail")
+    for step, check in proof.unshown:
+        console.print(f"[bold red]cannot fail[/] {step.machine} {step.mode}/{step.number:02d}-{step.ref.step_id}: "
+                      f"{check.check}: {check.why_not()}", soft_wrap=True)
+    return proof
+
+
+def _write_judgement(judgement, proof=None) -> None:
+    """judgement.json beside the run's evidence: derived from it, never evidence itself."""
+    from .run.layout import write_json
+
+    proofs = {id(p.step): p for p in proof.steps} if proof else {}
+    target = judgement.view.path / "judgement.json"
+    write_json(target, {"run_id": judgement.view.run_id, "status": judgement.status,
+                        "integrity": judgement.integrity.problems(),
+                        "steps": [{"machine": s.machine, "mode": s.mode, "number": s.number,
+                                   "id": s.ref.step_id, "status": str(s.status),
+                                   "recorded_status": s.recorded_status,
+                                   "verdicts": [v.as_dict() for v in s.verdicts],
+                                   **({"proof": [c.as_dict() for c in proofs[id(s)].checks]}
+                                      if id(s) in proofs else {})} for s in judgement.steps]})
+    log(f"wrote {target}")
 
 
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:

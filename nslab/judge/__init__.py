@@ -31,16 +31,7 @@ def needed_facts(expect) -> list[str]:
 def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout: float | None = None) -> list[Verdict]:
     if evidence.exit_code == TIMED_OUT:
         return [Verdict("timeout", Status.ERROR, f"done within {timeout or 0:.0f}s", None, evidence.stderr)]
-    verdicts = []
-    for name in stated_checks(expect):
-        try:
-            verdicts.append(KINDS[name].judge(getattr(expect, name), evidence))
-        except FactUnavailable as exc:
-            verdicts.append(Verdict(name, Status.ERROR, _describe(getattr(expect, name)), None, str(exc)))
-        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
-            # Evidence that is not what a machine writes (damaged, or edited by hand): never a pass.
-            verdicts.append(Verdict(name, Status.ERROR, _describe(getattr(expect, name)), None,
-                                    f"unreadable evidence: {type(exc).__name__}: {exc}"))
+    verdicts = [judge_check(name, getattr(expect, name), evidence) for name in stated_checks(expect)]
     limit = next((l for l in known_limits if l["signature"] in evidence.output), None)
     if limit is not None:
         line = line_with(evidence.output, limit["signature"])
@@ -50,6 +41,21 @@ def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout
                 verdict.status = Status.LIMITED
                 verdict.detail = f"{limit['reason']}: {line}"
     return verdicts
+
+
+def judge_check(name: str, spec, evidence: StepEvidence) -> Verdict:
+    """One check on one step's evidence; evidence it cannot read makes an error, never a pass."""
+    try:
+        return KINDS[name].judge(spec, evidence)
+    except FactUnavailable as exc:
+        return Verdict(name, Status.ERROR, _describe(spec), None, str(exc))
+    except UNREADABLE as exc:
+        # Evidence that is not what a machine writes (damaged, or edited by hand).
+        return Verdict(name, Status.ERROR, _describe(spec), None, f"unreadable evidence: {type(exc).__name__}: {exc}")
+
+
+# What reading damaged evidence raises.
+UNREADABLE = (ValueError, KeyError, IndexError, AttributeError, TypeError)
 
 
 def _describe(value):

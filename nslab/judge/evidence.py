@@ -111,10 +111,13 @@ class StepEvidence:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def raw(self, name: str) -> str:
+        """A fact file as written (carriage returns and all), not noted as read; FileNotFoundError if absent."""
+        return (self.folder / name).read_bytes().decode(errors="replace")
+
     def text(self, name: str) -> str:
-        path = self.folder / name
         try:
-            content = path.read_bytes().decode(errors="replace")     # as written: \r and all
+            content = self.raw(name)
         except FileNotFoundError:
             reasons = self.unavailable()
             reason = reasons.get(name) or f"{name} was not captured for this step" + (
@@ -135,10 +138,9 @@ class StepEvidence:
 
     def unavailable(self) -> dict[str, str]:
         if self._unavailable is None:
-            path = self.folder / UNAVAILABLE
             try:
-                found = json.loads(path.read_text()) if path.exists() else {}
-            except json.JSONDecodeError:
+                found = json.loads(self.raw(UNAVAILABLE))
+            except (FileNotFoundError, json.JSONDecodeError):
                 found = {}
             self._unavailable = found if isinstance(found, dict) else {}
         return self._unavailable

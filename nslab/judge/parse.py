@@ -19,7 +19,7 @@ def parse_ps(text: str) -> list[dict]:
         cells = line.split(None, last)
         if len(cells) <= max(pid_column, user_column) or not cells[pid_column].isdigit():
             continue
-        rows.append({"pid": int(cells[pid_column]), "user": cells[user_column],
+        rows.append({"pid": int(cells[pid_column]), "user": cells[user_column], "user_column": user_column,
                      "command": cells[-1] if len(cells) == len(header) else "", "line": line.strip()})
     return rows
 

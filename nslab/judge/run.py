@@ -8,6 +8,7 @@ from ..config.scenario import Scenario, load_scenario
 from ..errors import ConfigError
 from ..run.layout import LAYOUT, SCENARIO_COPY, Integrity, RunView, StepRef
 from . import judge_step
+from .evidence import StepEvidence
 from .verdict import JUDGED_OK, Status, Verdict, worst
 
 
@@ -24,6 +25,9 @@ class StepJudgement:
     judged: bool = True
     #: Why the step's record could not be read (its file is damaged): then it is an error.
     problem: str = ""
+    #: What the verdicts were judged from, and what they expected (for `judge --mutate`).
+    evidence: StepEvidence | None = field(default=None, repr=False, compare=False)
+    expect: object = field(default=None, repr=False, compare=False)
 
     machine = property(lambda self: self.ref.machine)
     mode = property(lambda self: self.ref.mode)
@@ -93,4 +97,4 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
     verdicts = judge_step(step.expect, evidence, limits, step.timeout)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
-                         record.get("verdicts", []), evidence.read)
+                         record.get("verdicts", []), list(evidence.read), evidence=evidence, expect=step.expect)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
 from .normalize import error_line, normalize_line
@@ -45,6 +46,10 @@ class Cell:
     facts: dict
     title: str = ""
     number: int = 0
+    #: Mutation proof: "shown" (every passed check able to fail), "unproven", or "" (nothing to prove).
+    proof: str = ""
+    #: The checks that stayed green under a mutation, each with why.
+    cannot_fail: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         parts = [self.status]
@@ -67,6 +72,10 @@ class Cell:
             parts.append(f["error"])
         elif f.get("output"):
             parts.append(f["output"])
+        if self.proof == "shown":
+            parts.append("✓ can fail")
+        elif self.proof:
+            parts.append("⚠ cannot fail: " + "; ".join(self.cannot_fail))
         return " · ".join(str(p) for p in parts)
 
 
@@ -143,10 +152,11 @@ def build(run_paths: list[Path]) -> Comparison:
     comparison = Comparison(runs=list(run_paths))
     for run_path in run_paths:
         view = RunView(run_path)
-        judgement, unjudged = None, "older layout: recorded verdicts, not re-judged"
+        judgement, proof, unjudged = None, None, "older layout: recorded verdicts, not re-judged"
         if view.layout >= LAYOUT:
             try:
                 judgement = judge_run(run_path)
+                proof = prove_run(judgement)
             except ConfigError as exc:
                 unjudged = f"cannot be judged again: {exc}"
         for machine, record in view.machines.items():
@@ -158,13 +168,14 @@ def build(run_paths: list[Path]) -> Comparison:
                                  if p.startswith(f"{machine}/") or "/" not in p.split(":")[0]]
                 column.flags += [f"re-judged {s.status}, recorded {s.recorded_status}: {s.ref.mode}/{s.ref.step_id}"
                                  for s in judgement.disagreements if s.ref.machine == machine]
-            steps = [s for s in judgement.steps if s.ref.machine == machine] if judgement else None
+            proofs = {p.step.ref: p for p in proof.steps if p.step.ref.machine == machine} if proof else {}
             for ref in view.steps(machine):
                 row = (view.scenario_name, ref.mode, ref.step_id)
                 if row not in comparison.rows:
                     comparison.rows.append(row)
-                judged = next((s for s in steps if s.ref == ref), None) if steps is not None else None
-                comparison.cells[(row, column.key)] = _cell(view, ref, judged)
+                step_proof = proofs.get(ref)
+                comparison.cells[(row, column.key)] = _cell(view, ref, step_proof.step if step_proof else None,
+                                                            step_proof)
     return comparison
 
 
@@ -184,7 +195,7 @@ def _column_for(comparison: Comparison, view: RunView, machine: str, record: dic
     return column
 
 
-def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None) -> Cell:
+def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: StepProof | None = None) -> Cell:
     if judged is not None and judged.problem:
         return Cell(str(judged.status), {"status": str(judged.status), "error": judged.problem}, number=ref.number)
     try:
@@ -218,7 +229,9 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None) -> Cell:
     if record["exit_code"] not in (0, None):
         output = (view.read_text(ref.files.file("stderr")) or "") + (view.read_text(ref.files.file("stdout")) or "")
         facts["error"] = error_line(output)
-    return Cell(status, facts, title=record.get("title", ""), number=ref.number)
+    return Cell(status, facts, title=record.get("title", ""), number=ref.number,
+                proof=proof.status if proof else "",
+                cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [])
 
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..evidence import StepEvidence
+from ..mutation import Mutation
 from ..verdict import Verdict
 
 
@@ -16,6 +17,8 @@ class CheckKind:
     judge: Callable[[Any, StepEvidence], Verdict]
     #: The facts the run must capture for this check: "container:<name>", "docker-info", ...
     facts: Callable[[Any], list[str]] = field(default=lambda spec: [])
+    #: The smallest edits of the evidence it reads that must turn a pass into a fail (`judge --mutate`).
+    mutations: Callable[[Any], list[Mutation]] = field(default=lambda spec: [])
     #: One line for the scenario reference: what it reads and how the expected value is found.
     summary: str = ""
 

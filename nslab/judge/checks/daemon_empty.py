@@ -1,7 +1,10 @@
 """`daemon_empty: true`: the daemon lists no container and no image."""
 from __future__ import annotations
 
+import json
+
 from ..evidence import StepEvidence
+from ..mutation import Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind
 
@@ -13,5 +16,15 @@ def judge(enabled: bool, evidence: StepEvidence) -> Verdict:
                    contents)
 
 
-KIND = CheckKind("daemon_empty", bool, judge, lambda spec: ["daemon-contents"],
+def _left(what: str, name: str):
+    def change(text: str) -> str:
+        contents = json.loads(text)
+        contents[what] = [*contents.get(what, []), name]
+        return json.dumps(contents)
+    return lambda draft: draft.edit("daemon-contents.json", change)
+
+
+KIND = CheckKind("daemon_empty", bool, judge, lambda spec: ["daemon-contents"], mutations=lambda spec: [
+                     Mutation("a container left in the daemon", _left("containers", "nslab-mutant")),
+                     Mutation("an image left in the daemon", _left("images", "nslab/mutant:latest"))],
                  summary="the containers and images the daemon lists (docker SDK); expected: none")

@@ -4,7 +4,10 @@ uid and gid of the remap user (read from the step's /etc/subuid and /etc/subgid)
 from __future__ import annotations
 
 from ...subids import range_of
+import json
+
 from ..evidence import FactUnavailable, StepEvidence
+from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind
 
@@ -29,6 +32,22 @@ def judge(enabled: bool, evidence: StepEvidence) -> Verdict:
                    "" if exists else f"{wanted} does not exist on the machine")
 
 
+def _root_moved(draft: Draft) -> None:
+    def change(text: str) -> str:
+        info = json.loads(text)
+        info["DockerRootDir"] = f"{info.get('DockerRootDir')}-moved"
+        return json.dumps(info)
+    draft.edit("docker-info.json", change)
+
+
+def _directory_absent(draft: Draft) -> None:
+    wanted = expected_data_root(draft)
+    draft.edit("docker-dirs", lambda text: "".join(
+        line for line in text.splitlines(keepends=True) if line.rstrip("\n").split(None, 2)[2:] != [wanted]))
+
+
 KIND = CheckKind("data_root", bool, judge, lambda spec: ["docker-info", "docker-dirs", "subids"],
+                 mutations=lambda spec: [Mutation("docker info reports another data-root", _root_moved),
+                                         Mutation("the data-root directory absent", _directory_absent)],
                  summary="docker info's DockerRootDir and the directories in /var/lib/docker; expected: "
                          "/var/lib/docker, or <uid>.<gid> from the remap user's first ranges")

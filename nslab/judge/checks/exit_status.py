@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..mutation import Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind, last_line
 
@@ -15,5 +16,10 @@ def judge(wanted, evidence) -> Verdict:
                    "" if ok else last_line(evidence.output))
 
 
-KIND = CheckKind("exit", int | Literal["nonzero"], judge,
+def _flip(draft) -> None:
+    draft.exit_code = 1 if draft.exit_code == 0 else 0
+
+
+KIND = CheckKind("exit", int | Literal["nonzero"], judge, mutations=lambda wanted: [
+                     Mutation("the exit status flipped (0 to 1, a failure to 0)", _flip)],
                  summary="the command's exit status; `nonzero` for any failure")

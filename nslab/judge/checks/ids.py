@@ -12,11 +12,15 @@ that cannot be made (no /etc/subuid captured) is an error.
 """
 from __future__ import annotations
 
+import json
+import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...config.names import CONTAINER_NAME
 from ...subids import map_to_host
-from ..evidence import ContainerFacts, FactUnavailable, StepEvidence
+from ..evidence import ContainerFacts, FactUnavailable, StepEvidence, container_file
+from ..mutation import Draft, Mutation, shift_map, shift_status_id
 from ..parse import map_through
 from ..verdict import Status, Verdict
 from .base import CheckKind
@@ -83,13 +87,54 @@ def _judge(kind: str):
     return judge
 
 
+def cross_check_moved(container: str, kind: str):
+    """The source the cross-check reads predicts another id: the container's own `--userns=host`
+    dropped, the remap user's range moved, or a mode that claims a remapping it did not make."""
+    subid_file = FIELDS[kind][2]
+
+    def apply(draft: Draft) -> None:
+        if draft.container(container).userns_mode == "host":
+            def drop_host(text: str) -> str:
+                inspect = json.loads(text)
+                inspect["HostConfig"]["UsernsMode"] = ""
+                return json.dumps(inspect)
+            draft.edit(container_file(container, "inspect.json"), drop_host)
+            if draft.remap_user is not None:
+                return
+        user = draft.remap_user
+        if user is None:
+            draft.mode["remap_user"] = "dockremap"
+            return
+        draft.edit(f"host.{subid_file}", lambda text: re.sub(
+            rf"^({re.escape(user)}:)(\d+)", lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", text, flags=re.M))
+    return apply
+
+
+def _mutations(kind: str):
+    status_field, map_name, subid_file = FIELDS[kind]
+
+    def mutations(spec: IdExpect) -> list[Mutation]:
+        name = spec.container
+        return [
+            Mutation(f"the observed host {kind} moved off the mapping",
+                     lambda d: d.edit(container_file(name, "host-status"), shift_status_id(status_field))),
+            Mutation(f"the container's {map_name} entry shifted",
+                     lambda d: d.edit(container_file(name, map_name), shift_map())),
+            Mutation(f"the container-side {kind} changed",
+                     lambda d: d.edit(container_file(name, "inside-status"), shift_status_id(status_field))),
+            Mutation(f"the cross-check's source moved (--userns=host, /etc/{subid_file} or the mode)",
+                     cross_check_moved(name, kind)),
+        ]
+    return mutations
+
+
 def _facts(spec: IdExpect) -> list[str]:
     return [f"container:{spec.container}", "subids"]
 
 
-UID = CheckKind("uid", IdExpect, _judge("uid"), _facts,
+UID = CheckKind("uid", IdExpect, _judge("uid"), _facts, _mutations("uid"),
                 summary="uid of the container's PID 1 inside and on the machine; expected on the machine: "
                         "the inside uid through that process's own uid_map (cross-check: the daemon's "
                         "mode and /etc/subuid)")
-GID = CheckKind("gid", IdExpect, _judge("gid"), _facts,
+GID = CheckKind("gid", IdExpect, _judge("gid"), _facts, _mutations("gid"),
                 summary="the same for the gid, through the process's gid_map (cross-check: /etc/subgid)")

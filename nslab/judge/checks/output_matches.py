@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from ..mutation import Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind, last_line
 
@@ -24,5 +25,18 @@ def judge(pattern: str, evidence) -> Verdict:
                    found.group(0) if found else last_line(evidence.output))
 
 
-KIND = CheckKind("output_matches", Annotated[str, AfterValidator(_compiles)], judge,
+def _without_matches(pattern: str):
+    def change(text: str) -> str:
+        for _ in range(len(text) + 1):      # a removal can join up a new match
+            shorter = re.sub(pattern, "", text)
+            if shorter == text:
+                break
+            text = shorter
+        return text
+    return change
+
+
+KIND = CheckKind("output_matches", Annotated[str, AfterValidator(_compiles)], judge, mutations=lambda pattern: [
+                     Mutation("every match removed from the output",
+                              lambda draft: draft.edit_output(_without_matches(pattern)))],
                  summary="a regular expression is found in the step's stdout and stderr")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...config.names import PROGRAM_NAME
-from ..evidence import StepEvidence
+from ..evidence import StepEvidence, program_file
+from ..mutation import Draft, Mutation, NotApplicable, other_user, ps_user, shift_status_id
 from ..parse import parse_ps, program_of, resolve_uid, status_ids
 from ..verdict import Status, Verdict
 from .base import CheckKind
@@ -32,7 +33,21 @@ def judge(spec: ProcessExpect, evidence: StepEvidence) -> Verdict:
     return Verdict("process", Status.PASS if ok else Status.FAIL, wanted, observed, rows[0]["line"])
 
 
+def mutations(spec: ProcessExpect) -> list[Mutation]:
+    def first_pid(evidence: StepEvidence) -> int | None:
+        return next((r["pid"] for r in parse_ps(evidence.stdout) if program_of(r["command"]) == spec.command), None)
+
+    def proc_status_moved(draft: Draft) -> None:
+        pids = draft.program_pids(spec.command)
+        if not pids:
+            raise NotApplicable(f"pidof found no {spec.command}")
+        draft.edit(program_file(spec.command, f"{pids[0]}.status"), shift_status_id("Uid"))
+
+    return [Mutation(f"one {spec.command} ps row shows another user", ps_user(first_pid, other_user)),
+            Mutation(f"one {spec.command} process's /proc status shows another uid", proc_status_moved)]
+
+
 KIND = CheckKind("process", ProcessExpect, judge,
-                 lambda spec: [f"program:{spec.command}", "host-accounts"],
+                 lambda spec: [f"program:{spec.command}", "host-accounts"], mutations,
                  summary="the uid of every process of the program, from the step's ps rows and from "
                          "/proc/<pid>/status of each pidof match")

@@ -16,7 +16,8 @@ def as_data(comparison: Comparison, changes: list[Change]) -> dict:
                      "provider": c.provider, "flags": c.flags} for c in comparison.columns],
         "rows": [{"scenario": r[0], "mode": r[1], "step": r[2], "title": comparison.title(r),
                   "machines_differ": comparison.differs(r),
-                  "cells": {col.key: {"status": cell.status, "text": cell.text(), "facts": cell.facts}
+                  "cells": {col.key: {"status": cell.status, "text": cell.text(), "facts": cell.facts,
+                                      "proof": cell.proof, "cannot_fail": cell.cannot_fail}
                             for col in comparison.columns if (cell := comparison.cell(r, col))}}
                  for r in comparison.rows],
         "uid_maps": {key: {mode: [{"container": c, "container_uid": i, "host_uid": h} for c, i, h in entries]

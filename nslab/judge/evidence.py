@@ -12,6 +12,8 @@ Layout of one step's facts folder (`<machine>/<mode>/NN-<step>.facts/`), one fil
     host.passwd, host.group          `getent passwd`, `getent group` on the machine
     host.subuid, host.subgid         /etc/subuid, /etc/subgid
     program-<name>.pids              `pidof <name>`, and program-<name>.<pid>.status each
+    path-<container><path>.inside    `stat -c '%u %g %n'` of a path inside the container (the
+    path-<container><path>.host      path's / as _), and of the same file on the machine
     docker-info.json                 the daemon's `docker info`
     docker-dirs                      directories in /var/lib/docker: "uid gid path" lines
     daemon-contents.json             containers and images the daemon lists
@@ -29,7 +31,7 @@ from ..subids import parse_subids
 from .parse import parse_id_map, parse_passwd, status_ids
 
 # The facts a check may ask for: "container:<name>", "program:<name>", or one of these.
-FACT_KINDS = ("container", "program", "host-accounts", "subids", "docker-info", "docker-dirs",
+FACT_KINDS = ("container", "program", "path", "host-accounts", "subids", "docker-info", "docker-dirs",
               "daemon-contents")
 UNAVAILABLE = "unavailable.json"
 
@@ -44,6 +46,29 @@ def container_file(name: str, what: str) -> str:
 
 def program_file(name: str, what: str) -> str:
     return f"program-{name}.{what}"
+
+
+def path_file(container: str, path: str, where: str) -> str:
+    return f"path-{container}{path.replace('/', '_')}.{where}"
+
+
+def host_path_of(inspect: dict, path: str) -> str:
+    """Where a container's path is on the machine: under the source of the bind mount or volume
+    that holds it, else in the container's own filesystem, seen through its main process."""
+    mounts = [m for m in inspect.get("Mounts") or []
+              if path == m.get("Destination") or path.startswith(m.get("Destination", "").rstrip("/") + "/")]
+    if mounts:
+        mount = max(mounts, key=lambda m: len(m["Destination"]))
+        return mount["Source"] + path[len(mount["Destination"].rstrip("/")):]
+    return f"/proc/{(inspect.get('State') or {}).get('Pid', 0)}/root{path}"
+
+
+def parse_stat(text: str, file: str) -> tuple[int, int, str]:
+    """`stat -c '%u %g %n'` output: the owner's uid and gid, and the path."""
+    fields = text.strip().split(" ", 2)
+    if len(fields) != 3 or not fields[0].isdigit() or not fields[1].isdigit():
+        raise FactUnavailable(f"{file} is not a stat line ({text.strip()[:80]!r})")
+    return int(fields[0]), int(fields[1]), fields[2]
 
 
 class ContainerFacts:
@@ -154,6 +179,11 @@ class StepEvidence:
     def subid_ranges(self, kind: str):
         """The machine's /etc/subuid or /etc/subgid at this step."""
         return parse_subids(self.text(f"host.{kind}"), f"/etc/{kind}")
+
+    def path_owner(self, container: str, path: str, where: str) -> tuple[int, int, str]:
+        """The uid, gid and path of a container's file, as seen inside it or on the machine."""
+        name = path_file(container, path, where)
+        return parse_stat(self.text(name), name)
 
     def program_pids(self, program: str) -> list[int]:
         return [int(p) for p in self.text(program_file(program, "pids")).split()]

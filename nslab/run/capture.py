@@ -12,7 +12,7 @@ import shlex
 import docker
 
 from ..errors import MachineError, RemoteTimeout
-from ..judge.evidence import UNAVAILABLE, container_file, program_file
+from ..judge.evidence import UNAVAILABLE, container_file, host_path_of, path_file, program_file
 from ..machines.connection import Remote
 from .layout import RunDir, StepFiles, to_json
 
@@ -92,6 +92,25 @@ class Capture:
                      container_file(name, "inside-passwd"): "/etc/passwd",
                      container_file(name, "inside-group"): "/etc/group"},
                     via=f"docker exec {shlex.quote(name)}", where=f"inside container '{name}'")
+
+    def _path(self, argument: str) -> None:
+        container, path = argument.split(":", 1)
+        try:
+            inspect = self.remote.docker.inspect_container(container)
+        except docker.errors.NotFound as exc:
+            self._missing(path_file(container, path, "host"), f"container '{container}': "
+                                                               f"{str(exc).splitlines()[0][:200]}")
+            return
+        stat = "stat -c '%u %g %n' -- "
+        for where, command, sudo in (
+                ("inside", f"docker exec {shlex.quote(container)} {stat}{shlex.quote(path)}", False),
+                ("host", stat + shlex.quote(host_path_of(inspect, path)), True)):
+            result = self.remote.run(command, sudo=sudo)
+            if result.ok:
+                self._keep(path_file(container, path, where), result.stdout)
+            else:
+                self._missing(path_file(container, path, where), f"cannot stat {path} ({where}): "
+                                                                 f"{result.output.strip()[:200]}")
 
     def _program(self, name: str) -> None:
         pids = self.remote.run(f"pidof {shlex.quote(name)}").stdout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -52,6 +53,10 @@ def vagrant_env(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[
     return env
 
 
+# Vagrant's docker provider, when a container it listed is gone by the time it inspects it.
+VANISHED_CONTAINER = re.compile(r'Command: \["docker", "inspect", "[0-9a-f]{12,64}".*No such object', re.S)
+
+
 class VagrantMachine(Machine):
     """A machine of the project's Vagrantfile, driven by python-vagrant."""
 
@@ -80,17 +85,25 @@ class VagrantMachine(Machine):
         started = time.monotonic()
         self._prepare(log)
         out_path = self.log_dir / f"vagrant-up-{self.name}.log"
-        try:
-            with open(out_path, "w") as out:
-                for line in self._vagrant.up(vm_name=self.name, provider=self.box.provider,
-                                             stream_output=True):
-                    out.write(line)
-                    text = line.strip()
-                    if text.startswith(f"==> {self.name}:"):
-                        log(f"vagrant: {text[4:]}")
-        except subprocess.CalledProcessError:
-            raise MachineError(f"vagrant up {self.name} failed: {self._last_error()} "
-                               f"(log: {out_path})") from None
+        for attempt in (1, 2):
+            try:
+                with open(out_path, "a") as out:
+                    for line in self._vagrant.up(vm_name=self.name, provider=self.box.provider,
+                                                 stream_output=True):
+                        out.write(line)
+                        text = line.strip()
+                        if text.startswith(f"==> {self.name}:"):
+                            log(f"vagrant: {text[4:]}")
+                break
+            except subprocess.CalledProcessError:
+                error = self._last_error()
+                if attempt == 1 and VANISHED_CONTAINER.search(error):
+                    # Vagrant's docker provider inspects every container on the host for port
+                    # collisions; one that a machine beside it destroyed in between fails that
+                    # inspect before anything of this machine was created. Once more is enough.
+                    log(f"vagrant: a container vanished during Vagrant's port check; bringing {self.name} up again")
+                    continue
+                raise MachineError(f"vagrant up {self.name} failed: {error} (log: {out_path})") from None
         return time.monotonic() - started
 
     def status(self) -> str:

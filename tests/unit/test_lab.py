@@ -67,3 +67,15 @@ def test_the_debian_mirror_is_read_from_apt_sources_of_either_format():
     deb822 = ("Types: deb\nURIs: http://off.invalid/debian\nEnabled: no\n\n"
               "Types: deb\nURIs: http://on.invalid/debian\nSuites: bookworm\n")
     assert _apt_uris(deb822) == ["http://on.invalid/debian"]
+
+
+def test_only_a_container_vanishing_under_vagrants_port_check_brings_a_machine_up_again():
+    from nslab.machines.vagrant import VANISHED_CONTAINER
+    # As Vagrant 2.3.4 said it in a matrix run, while a machine beside it was destroyed.
+    vanished = ('A Docker command executed by Vagrant didn\'t complete successfully! The command run along '
+                'with the output from the command is shown below. Command: ["docker", "inspect", '
+                '"a083e281e087987eff58de88f94e49068748f6f98daa979b79934dd30c26d0ec", {:notify=>[:stdout, '
+                ':stderr]}]\nStderr: Error: No such object: a083e281e087987eff58de88f94e49068748f6f98daa979b7993'
+                '4dd30c26d0ec\nStdout: []')
+    assert VANISHED_CONTAINER.search(vanished)
+    assert not VANISHED_CONTAINER.search('Command: ["docker", "run", "--name", "x"] Stderr: No such image')

@@ -1,7 +1,7 @@
 """Records the real runs the unit tests judge: whole run directories, copied as they are.
 
     .venv/bin/python tests/evidence/record.py RUN NAME   copy one run (id under artifacts/ or a path)
-    .venv/bin/python tests/evidence/record.py --fresh    run the three labs below on the debian12
+    .venv/bin/python tests/evidence/record.py --fresh    run the labs below on the debian12
                                                          container machine, then copy each run
 
 Each copy keeps its manifest (with every file's digest), its scenario and every
@@ -17,7 +17,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
 LABS = {"userns-debian12": "userns", "workshop-debian12": "workshop",
-        "own-userns-debian12": "tests/scenarios/own-userns.yaml"}
+        "own-userns-debian12": "tests/scenarios/own-userns.yaml", "ownership-debian12": "ownership",
+        "capabilities-debian12": "capabilities"}
 
 
 def copy_run(run: str, name: str) -> Path:

@@ -205,3 +205,42 @@ def test_known_limits_are_evidence_with_a_digest(userns):
         '[{"signature": "", "reason": "everything is the host\'s fault"}]\n')
     judgement = judge_run(userns)
     assert judgement.integrity.changed == ["debian12/known-limits.json"] and judgement.exit_code == 2
+
+
+def _step(run: str, step_id: str):
+    return next(s for s in judge_run(EVIDENCE / run).steps if s.ref.step_id == step_id)
+
+
+def test_owner_expects_the_writers_own_mapping_in_a_bind_mount_and_a_volume():
+    start = dockremap_start(EVIDENCE / "ownership-debian12")
+    bind = next(v for v in _step("ownership-debian12", "bind-userns").verdicts if v.check == "owner")
+    assert bind.status == Status.PASS
+    assert bind.observed == {"path": "/share/by-root", "inside": [0, 0], "host": [start, start]}
+    assert "/srv/nslab-share/by-root" in bind.detail
+    volume = next(v for v in _step("ownership-debian12", "volume-userns").verdicts if v.check == "owner")
+    assert volume.observed["host"] == [start, start] and f"/var/lib/docker/{start}.{start}/volumes/" in volume.detail
+    as_root = next(v for v in _step("ownership-debian12", "writer-1000-root").verdicts if v.check == "owner")
+    assert as_root.observed["host"] == [1000, 1000]
+    as_remapped = next(v for v in _step("ownership-debian12", "writer-1000-userns").verdicts if v.check == "owner")
+    assert as_remapped.observed["host"] == [start + 1000, start + 1000]
+
+
+def test_caps_are_the_same_set_in_both_modes_and_name_the_namespace_they_hold_in():
+    root = next(v for v in _step("capabilities-debian12", "rootful-root").verdicts if v.check == "caps")
+    remapped = next(v for v in _step("capabilities-debian12", "rootful-userns").verdicts if v.check == "caps")
+    assert root.status == remapped.status == Status.PASS
+    assert root.observed == remapped.observed == {
+        "has": ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_MKNOD", "CAP_SETUID"],
+        "lacks": ["CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_SYS_MODULE"]}
+    assert "the machine's own user namespace" in root.detail
+    start = dockremap_start(EVIDENCE / "capabilities-debian12")
+    assert f"user namespace mapping [(0, {start}, 65536)]" in remapped.detail
+    user = next(v for v in _step("capabilities-debian12", "as-user-root").verdicts if v.check == "caps")
+    assert user.status == Status.PASS and user.detail.endswith(": none")
+
+
+def test_caps_decodes_dockers_default_set():
+    from nslab.judge.checks.caps import decode
+    assert decode(0xa80425fb) == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+                                  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
+                                  "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]

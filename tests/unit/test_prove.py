@@ -21,7 +21,9 @@ def test_every_check_kind_defines_at_least_one_mutation():
     sample = {"exit": 0, "output_contains": "x", "output_matches": "x",
               "uid": {"container": "c", "inside": 0}, "gid": {"container": "c", "inside": 0},
               "ps_row": {"container": "c", "side": "host", "uid": 0}, "process": {"command": "dockerd", "uid": 0},
-              "data_root": True, "daemon_empty": True}
+              "data_root": True, "daemon_empty": True,
+              "owner": {"container": "c", "path": "/share/f", "uid": 0, "gid": 0},
+              "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]}}
     for name, kind in KINDS.items():
         assert name in sample, f"no sample spec for check kind {name}: add one here"
         spec = getattr(Expect.model_validate({name: sample[name]}), name)

@@ -1,0 +1,1 @@
+docker exec rootful touch /hostroot/by-container-root

@@ -1,0 +1,1 @@
+docker exec rootful mknod /tmp/null-again c 1 3

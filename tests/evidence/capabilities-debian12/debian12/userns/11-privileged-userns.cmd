@@ -1,0 +1,1 @@
+docker run --rm --privileged nslab/alpine:offline true

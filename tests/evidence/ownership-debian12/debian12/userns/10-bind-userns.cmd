@@ -1,0 +1,1 @@
+docker exec writer touch /share/by-root && ls -ln /srv/nslab-share

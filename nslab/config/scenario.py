@@ -26,9 +26,22 @@ class Strict(BaseModel):
 
 
 class ImageSpec(Strict):
-    pull: str = Field(pattern=IMAGE_REF, description="the image a registry serves, e.g. registry:2")
-    offline: Literal["alpine", "hello", "clock", "registry"] = Field(
-        description="the image provision/images/build-lab-images.sh builds in its place")
+    """An image the lab uses: one a registry serves (`pull`, with the `offline` stand-in built
+    in its place where none answers), or one built inside the machine from a recipe folder."""
+    pull: str | None = Field(default=None, pattern=IMAGE_REF, description="the image a registry serves")
+    offline: Literal["alpine", "hello", "clock", "registry"] | None = Field(
+        default=None, description="the image provision/images/build-lab-images.sh builds in its place")
+    build: str | None = Field(default=None, description="a folder beside the scenario holding a Dockerfile")
+    base: str | None = Field(default=None, pattern=SLUG,
+                             description="the scenario image the Dockerfile's `ARG BASE` / `FROM $BASE` names")
+
+    @model_validator(mode="after")
+    def _pulled_or_built(self):
+        if self.build is None and (self.pull is None or self.offline is None):
+            raise ValueError("an image has 'pull' and 'offline', or 'build' and 'base'")
+        if self.build is not None and (self.base is None or self.pull or self.offline):
+            raise ValueError("a built image has 'build' (its recipe folder) and 'base' only")
+        return self
 
 
 class ModeSpec(Strict):
@@ -109,6 +122,8 @@ class Scenario(Strict):
     name: str = Field(pattern=SLUG)
     title: str
     source: str = ""
+    # Folders beside the scenario, copied to the machine before its steps; {files.NAME} in a command.
+    files: dict[Annotated[str, Field(pattern=SLUG)], str] = {}
     images: dict[str, ImageSpec]
     modes: dict[str, ModeSpec]
     cleanup: Cleanup = Cleanup()
@@ -117,9 +132,42 @@ class Scenario(Strict):
     path: Path | None = Field(default=None, exclude=True)
 
 
-def render(command: str, image_refs: dict[str, str]) -> str:
-    """Fills {images.NAME} with the image reference, shell-quoted."""
-    return PLACEHOLDER.sub(lambda m: shlex.quote(image_refs[m.group(2)]), command)
+def render(command: str, image_refs: dict[str, str], file_paths: dict[str, str] | None = None) -> str:
+    """Fills {images.NAME} with the image reference and {files.NAME} with the folder's path on
+    the machine, shell-quoted."""
+    values = {"images": image_refs, "files": file_paths or {}}
+    return PLACEHOLDER.sub(lambda m: shlex.quote(values[m.group(1)][m.group(2)]), command)
+
+
+# What a scenario may bring: small folders of plain files (they travel inside one command).
+MATERIAL_LIMIT = 1024 * 1024
+
+
+def material_folder(scenario: Scenario, relative: str) -> Path:
+    """A folder a scenario brings (`files:`, an image's `build:`), inside the scenario's own folder."""
+    return scenario.path.parent / relative
+
+
+def check_material(base: Path, relative: str) -> str | None:
+    """Why a folder beside the scenario cannot be brought, or None."""
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        return f"'{relative}': give a folder inside the scenario's own folder (no absolute path, no '..')"
+    folder = base / relative
+    if folder.is_symlink() or not folder.is_dir():
+        return f"'{relative}' is not a folder beside the scenario ({folder})"
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            target = path.resolve()
+            if folder.resolve() not in target.parents:
+                return f"{path}: a symbolic link leaving the folder (to {target})"
+        elif path.is_file():
+            total += path.stat().st_size
+        elif not path.is_dir():
+            return f"{path}: neither a file nor a folder"
+    if total > MATERIAL_LIMIT:
+        return f"'{relative}' holds {total} bytes; a scenario brings at most {MATERIAL_LIMIT}"
+    return None
 
 
 def scenario_path(name_or_path: str) -> Path:
@@ -159,8 +207,26 @@ def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
             if image not in scenario.images:
                 raise doc.error(here + ("images", position), f"unknown image '{image}' "
                                 f"(this scenario defines: {', '.join(scenario.images)})")
+        known = {"images": scenario.images, "files": scenario.files}
         for match in PLACEHOLDER.finditer(step.run or ""):
             kind, name = match.groups()
-            if kind != "images" or name not in scenario.images:
+            if name not in known.get(kind, {}):
+                listed = [f"{{{k}.{n}}}" for k, names in known.items() for n in names]
                 raise doc.error(here + ("run",), f"unknown placeholder '{match.group(0)}' "
-                                f"(known: {', '.join('{images.' + n + '}' for n in scenario.images)})")
+                                f"(known: {', '.join(listed)})")
+    base = scenario.path.parent
+    for name, relative in scenario.files.items():
+        problem = check_material(base, relative)
+        if problem:
+            raise doc.error(("files", name), problem)
+    for name, image in scenario.images.items():
+        if image.build is None:
+            continue
+        problem = check_material(base, image.build)
+        if problem is None and not (base / image.build / "Dockerfile").is_file():
+            problem = f"'{image.build}' holds no Dockerfile"
+        if problem:
+            raise doc.error(("images", name, "build"), problem)
+        if image.base not in scenario.images or scenario.images[image.base].build is not None:
+            raise doc.error(("images", name, "base"), f"'{image.base}' is not an image this scenario pulls "
+                            f"(it defines: {', '.join(n for n, i in scenario.images.items() if i.build is None)})")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config.lab import Lab
 from ..config.scenario import Scenario, render
+from ..errors import ConfigError
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
 from ..judge.verdict import JUDGED_OK
@@ -37,6 +38,9 @@ from ..run.stopping import watched
 
 def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
     """The scenario's operations as plain shell commands, as a person would type them."""
+    if scenario.files or any(image.build for image in scenario.images.values()):
+        raise ConfigError(f"{scenario.path}: bench measures labs without files: or built images; "
+                          f"this one brings its own material")
     refs = image_refs(scenario, "offline")
     commands: list[str] = []
     current = None

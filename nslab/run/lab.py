@@ -21,6 +21,7 @@ from ..machines.vagrant import VagrantMachine
 from ..paths import artifacts_dir, state_dir
 from .layout import RunDir
 from .machine import MachineRun, StepOutcome
+from .material import material_files
 
 
 @dataclass
@@ -76,6 +77,8 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
     run = RunDir.create(artifacts_dir(), scenario.name, scenario_text=scenario.path.read_text(),
                         destroy_policy=destroy,
                         scenario_file=str(scenario.path), instance=instance.name, **(extra_manifest or {}))
+    for relative, content in material_files(scenario).items():
+        run.write(relative, content)        # beside the scenario copy, as beside the scenario
     log(f"run {run.run_id}: artifacts in {run.path}")
     outcomes: list[StepOutcome] = []
     machines: list[VagrantMachine] = []

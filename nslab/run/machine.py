@@ -18,6 +18,7 @@ from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
 from .capture import Capture
 from .images import image_refs, provide_images
+from .material import copy_files
 from .layout import KNOWN_LIMITS, RunDir, StepFiles
 from .stopping import take_marker, watched
 
@@ -64,12 +65,16 @@ class MachineRun:
         # Judging a re-read run needs the limits it was judged with, kept with a digest.
         self.run.write_json(StepFiles.machine_file(machine, KNOWN_LIMITS), self.known_limits)
         self.mode_facts: dict = {}
+        #: {files.NAME} on the machine, once copied there.
+        self.file_paths: dict[str, str] = {}
 
     def execute(self) -> list[StepOutcome]:
         state: ModeState | None = None
         steps = list(enumerate(self.scenario.steps, start=1))
         for position, (number, step) in enumerate(steps):
             try:
+                if position == 0 and self.scenario.files:
+                    self.file_paths = copy_files(self.remote, self.scenario)
                 if state is None or state.mode.name != step.mode:
                     state = self._enter_mode(step.mode)
                 outcome = self._run_step(number, step)
@@ -136,7 +141,7 @@ class MachineRun:
             text = f"[images: {', '.join(step.images)} ({self.image_source})]"
             run = lambda: provide_images(self.remote, self.scenario, step.images, self.image_source, step.timeout)
         else:
-            text = render(step.run, self.images)
+            text = render(step.run, self.images, self.file_paths)
             command = watched(text, step.stop_when) if step.stop_when else text
             run = lambda: self.remote.run(command, timeout=step.timeout, sudo=step.sudo)
         try:

@@ -39,8 +39,10 @@ class ImageSpec(Strict):
     def _pulled_or_built(self):
         if self.build is None and (self.pull is None or self.offline is None):
             raise ValueError("an image has 'pull' and 'offline', or 'build' and 'base'")
-        if self.build is not None and (self.base is None or self.pull or self.offline):
-            raise ValueError("a built image has 'build' (its recipe folder) and 'base' only")
+        if self.build is not None and self.base is None:
+            raise ValueError("a built image names its 'base': the scenario image its Dockerfile builds FROM")
+        if self.build is not None and (self.pull or self.offline):
+            raise ValueError("a built image has 'build' (its recipe folder) and 'base', not 'pull' or 'offline'")
         return self
 
 

@@ -104,3 +104,45 @@ def test_lab_yaml_defines_the_local_box():
     assert (box.provider, box.config_style, box.lab_images) == ("docker", "daemon-json", "offline")
     with pytest.raises(ConfigError, match="unknown box 'xenial'"):
         load_lab().box("xenial")
+
+
+MATERIAL = GOOD.replace("images:\n", "files:\n  notes: notes\nimages:\n  built: {build: recipe, base: alpine}\n") \
+    .replace("{images.alpine} id", "-v {files.notes}:/notes {images.built} id")
+
+
+def material(tmp_path, dockerfile=True):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("a\n")
+    (tmp_path / "recipe").mkdir()
+    if dockerfile:
+        (tmp_path / "recipe" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
+
+
+def test_files_and_a_built_image_load_and_render(tmp_path):
+    material(tmp_path)
+    scenario = load_scenario(write(tmp_path, MATERIAL))
+    assert scenario.files == {"notes": "notes"} and scenario.images["built"].base == "alpine"
+    rendered = render(scenario.steps[0].run, {"built": "nslab/tiny-built:built"}, {"notes": "/tmp/nslab-files/tiny/notes"})
+    assert rendered == "docker run --rm -v /tmp/nslab-files/tiny/notes:/notes nslab/tiny-built:built id"
+
+
+@pytest.mark.parametrize("change, line, wanted", [
+    (lambda text: text.replace("notes: notes", "notes: ../elsewhere"), 4, "no absolute path, no '..'"),
+    (lambda text: text.replace("notes: notes", "notes: /etc"), 4, "no absolute path, no '..'"),
+    (lambda text: text.replace("notes: notes", "notes: missing"), 4, "'missing' is not a folder beside the scenario"),
+    (lambda text: text.replace("build: recipe", "build: notes"), 6, "'notes' holds no Dockerfile"),
+    (lambda text: text.replace("base: alpine", "base: built"), 6, "'built' is not an image this scenario pulls"),
+    (lambda text: text.replace("{build: recipe, base: alpine}", "{build: recipe}"), 6, "a built image names its 'base'"),
+    (lambda text: text.replace("{files.notes}", "{files.other}"), 14, "unknown placeholder '{files.other}'"),
+])
+def test_material_is_checked_at_load_time_with_file_and_line(tmp_path, change, line, wanted):
+    material(tmp_path)
+    message = error_of(tmp_path, change(MATERIAL))
+    assert message.startswith(f"{tmp_path}/lab.yaml:{line}: ") and wanted in message, message
+
+
+def test_a_link_leaving_the_scenarios_folder_is_refused(tmp_path):
+    material(tmp_path)
+    (tmp_path / "notes" / "passwd").symlink_to("/etc/passwd")
+    message = error_of(tmp_path, MATERIAL)
+    assert message.startswith(f"{tmp_path}/lab.yaml:4: files.notes: ") and "a symbolic link leaving the folder" in message

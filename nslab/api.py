@@ -232,8 +232,10 @@ def judge(run: str | None = None, write: bool = False, mutate: bool = False) -> 
     for problem in judgement.integrity.problems():
         console.print(f"[bold red]evidence changed[/] {problem}", soft_wrap=True)
     for step in judgement.disagreements:
-        log(f"disagrees with the run: {step.ref.machine} {step.ref.mode}/{step.number:02d}-{step.ref.step_id}: "
-            f"recorded {step.recorded_status}, judged {step.status} from the evidence now")
+        where = f"{step.ref.machine} {step.ref.mode}/{step.number:02d}-{step.ref.step_id}"
+        for problem in step.attempt_problems or [f"recorded {step.recorded_status}, judged {step.status} "
+                                                 f"from the evidence now"]:
+            log(f"disagrees with the run: {where}: {problem}")
     if judgement.integrity.ok and not judgement.disagreements:
         log(f"run {judgement.view.run_id}: {judgement.status}; every verdict agrees with the run's own")
     code = judgement.exit_code

@@ -89,6 +89,13 @@ class StopWhen(Strict):
                           description="watch this long at most; then the command runs on to its own end")
 
 
+class Eventually(Strict):
+    """For a claim that becomes true later (a clock that ticks, a service that comes up): the
+    command and its facts are taken again until every expectation holds or time runs out."""
+    within: float = Field(gt=0, le=600, description="seconds from the first attempt")
+    every: float = Field(default=0.5, gt=0, le=60, description="seconds between attempts")
+
+
 class Step(Strict):
     id: str = Field(pattern=SLUG)
     title: str
@@ -99,6 +106,7 @@ class Step(Strict):
     sudo: bool = False
     timeout: float = Field(default=120, gt=0, le=3600)
     stop_when: StopWhen | None = None
+    eventually: Eventually | None = None
     expect: Expect = Field(default_factory=Expect)
 
     @model_validator(mode="after")
@@ -107,6 +115,8 @@ class Step(Strict):
             raise ValueError("a step has exactly one of 'run' or 'action'")
         if self.stop_when is not None and self.run is None:
             raise ValueError("stop_when applies to a step that runs a command")
+        if self.eventually is not None and self.run is None:
+            raise ValueError("eventually applies to a step that runs a command")
         if self.action == "images" and not self.images:
             raise ValueError("an 'images' action lists the images to build or pull")
         return self

@@ -1,7 +1,7 @@
 """A whole run judged again from its directory alone, as `invoke judge` and `compare` do."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config.scenario import Scenario, load_scenario
@@ -28,6 +28,8 @@ class StepJudgement:
     #: What the verdicts were judged from, and what they expected (for `judge --mutate`).
     evidence: StepEvidence | None = field(default=None, repr=False, compare=False)
     expect: object = field(default=None, repr=False, compare=False)
+    #: Earlier attempts of an `eventually` step whose evidence, judged again, disagrees with the run.
+    attempt_problems: list[str] = field(default_factory=list)
 
     machine = property(lambda self: self.ref.machine)
     mode = property(lambda self: self.ref.mode)
@@ -36,7 +38,7 @@ class StepJudgement:
 
     @property
     def agrees(self) -> bool:
-        return not self.problem and self.status == self.recorded_status and (
+        return not self.problem and not self.attempt_problems and self.status == self.recorded_status and (
             not self.judged or [v.as_dict() for v in self.verdicts] == self.recorded_verdicts)
 
     @property
@@ -97,4 +99,26 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
     verdicts = judge_step(step.expect, evidence, limits, step.timeout)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
-                         record.get("verdicts", []), list(evidence.read), evidence=evidence, expect=step.expect)
+                         record.get("verdicts", []), list(evidence.read), evidence=evidence, expect=step.expect,
+                         attempt_problems=_earlier_attempts(view, step, ref, record, limits))
+
+
+def _earlier_attempts(view: RunView, step, ref: StepRef, record: dict, limits: list[dict]) -> list[str]:
+    """Each earlier attempt of an `eventually` step judged again: it must not have held already."""
+    problems = []
+    for attempt in ((record.get("eventually") or {}).get("attempts") or [])[:-1]:
+        attempt_ref = replace(ref, step_id=f"{ref.step_id}.attempt-{attempt['attempt']}")
+        try:
+            attempt_record = view.step_record(attempt_ref)
+            if attempt_record is None:
+                problems.append(f"{attempt_ref.files.file('json')}: missing")
+                continue
+            evidence = view.evidence(attempt_ref, attempt_record)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        verdicts = judge_step(step.expect, evidence, limits, step.timeout)
+        judged = worst(v.status for v in verdicts)
+        if judged != attempt.get("status") or judged == Status.PASS:
+            problems.append(f"attempt {attempt['attempt']}: recorded {attempt.get('status')}, judged {judged}")
+    return problems

@@ -166,8 +166,10 @@ def build(run_paths: list[Path]) -> Comparison:
             else:
                 column.flags += [f"evidence: {p}" for p in judgement.integrity.problems()
                                  if p.startswith(f"{machine}/") or "/" not in p.split(":")[0]]
-                column.flags += [f"re-judged {s.status}, recorded {s.recorded_status}: {s.ref.mode}/{s.ref.step_id}"
-                                 for s in judgement.disagreements if s.ref.machine == machine]
+                column.flags += [f"{s.ref.mode}/{s.ref.step_id}: {problem}"
+                                 for s in judgement.disagreements if s.ref.machine == machine
+                                 for problem in s.attempt_problems
+                                 or [f"re-judged {s.status}, recorded {s.recorded_status}"]]
             proofs = {p.step.ref: p for p in proof.steps if p.step.ref.machine == machine} if proof else {}
             for ref in view.steps(machine):
                 row = (view.scenario_name, ref.mode, ref.step_id)

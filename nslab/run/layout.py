@@ -137,6 +137,15 @@ class RunDir:
     def write_json(self, relative: str, value) -> Path:
         return self.write(relative, to_json(value))
 
+    def move_step(self, source: StepFiles, target: StepFiles) -> None:
+        """A step's files under another name (an earlier attempt of `eventually`), digests with them."""
+        for suffix in ("cmd", "stdout", "stderr", "facts"):
+            old, new = source.file(suffix), target.file(suffix)
+            if (self.path / old).exists():
+                os.replace(self.path / old, self.path / new)
+                for key in [k for k in self.digests if k == old or k.startswith(old + "/")]:
+                    self.digests[new + key[len(old):]] = self.digests.pop(key)
+
     def adopt(self, folder: str) -> None:
         """Records the digests of files others wrote into the run (Vagrant's logs)."""
         base = self.path / folder

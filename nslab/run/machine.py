@@ -155,6 +155,35 @@ class MachineRun:
 
     def _run_step(self, number: int, step: Step) -> StepOutcome:
         files = StepFiles(self.machine, step.mode, number, step.id)
+        started, attempts = time.monotonic(), []
+        while True:
+            attempt = self._attempt(step, files)
+            verdicts, result = attempt["verdicts"], attempt["result"]
+            status = worst(v.status for v in verdicts)
+            if not step.eventually or status == Status.PASS \
+                    or time.monotonic() - started + step.eventually.every > step.eventually.within:
+                break
+            # Not yet: this attempt's files move aside, every one of them kept as evidence.
+            kept = StepFiles(self.machine, step.mode, number, f"{step.id}.attempt-{len(attempts) + 1}")
+            self.run.move_step(files, kept)
+            self.run.write_json(kept.file("json"), attempt["record"])
+            attempts.append({"attempt": len(attempts) + 1, "status": str(status), "files": kept.stem,
+                             "seconds": round(result.seconds, 3)})
+            time.sleep(step.eventually.every)
+        outcome = StepOutcome(self.machine, step.mode, number, step.id, step.title, status,
+                              seconds=time.monotonic() - started if attempts else result.seconds,
+                              verdicts=verdicts,
+                              detail=next((v.explain() for v in verdicts if v.status != Status.PASS), ""))
+        record = attempt["record"]
+        if step.eventually:
+            record["eventually"] = {"within": step.eventually.within, "attempts": attempts + [
+                {"attempt": len(attempts) + 1, "status": str(status), "files": files.stem,
+                 "seconds": round(result.seconds, 3)}]}
+        self.run.write_json(files.file("json"), record)
+        return outcome
+
+    def _attempt(self, step: Step, files: StepFiles) -> dict:
+        """The command once, its facts, its verdicts: the step's files written, its record returned."""
         command_text, result, stopped = self._execute_command(step)
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
@@ -165,17 +194,13 @@ class MachineRun:
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
                                 result.stderr, self.mode_facts)
         verdicts = judge_step(step.expect, evidence, self.known_limits, step.timeout)
-        status = worst(v.status for v in verdicts)
-        outcome = StepOutcome(self.machine, step.mode, number, step.id, step.title, status,
-                              seconds=result.seconds, verdicts=verdicts,
-                              detail=next((v.explain() for v in verdicts if v.status != Status.PASS), ""))
-        self.run.write_json(files.file("json"), {
+        record = {
             "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
             "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
-            "status": str(status), "verdicts": [v.as_dict() for v in verdicts],
+            "status": str(worst(v.status for v in verdicts)), "verdicts": [v.as_dict() for v in verdicts],
             "evidence_read": evidence.read, "stopped": stopped,
-        })
-        return outcome
+        }
+        return {"result": result, "verdicts": verdicts, "record": record}
 
     def _record(self, outcome: StepOutcome) -> None:
         self.outcomes.append(outcome)

@@ -44,7 +44,7 @@ def test_the_issues_edit_is_named_by_judge_and_flagged_by_compare(userns_run, tm
     assert "EVIDENCE CHANGED" in column["label"]
     assert column["flags"] == [
         "evidence: debian12/userns/15-registry-userns-ps-host.stdout: content changed since the run wrote it",
-        "re-judged fail, recorded pass: userns/registry-userns-ps-host"]
+        "userns/registry-userns-ps-host: re-judged fail, recorded pass"]
     assert "15-registry-userns-ps-host.stdout: content changed" in compared.stdout
 
 

@@ -207,7 +207,8 @@ def test_known_limits_are_evidence_with_a_digest(userns):
     assert judgement.integrity.changed == ["debian12/known-limits.json"] and judgement.exit_code == 2
 
 
-def _step(run: str, step_id: str):
+def _step(run: str | Path, step_id: str):
+    """A step of a recorded run (its name under tests/evidence/) or of a run directory."""
     return next(s for s in judge_run(EVIDENCE / run).steps if s.ref.step_id == step_id)
 
 
@@ -244,3 +245,18 @@ def test_caps_decodes_dockers_default_set():
     assert decode(0xa80425fb) == ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
                                   "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW",
                                   "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]
+
+
+def test_an_eventually_step_keeps_every_attempt_and_each_earlier_one_is_judged_again(userns):
+    step = _step(userns, "clock-logs")
+    attempts = json.loads((userns / "debian12/bozo/20-clock-logs.json").read_text())["eventually"]["attempts"]
+    assert len(attempts) >= 2 and [a["status"] for a in attempts[:-1]] == ["fail"] * (len(attempts) - 1)
+    assert attempts[-1]["status"] == "pass" and step.agrees and step.attempt_problems == []
+    # An earlier reading edited to show two ticks: it would have held, so the run would have stopped there.
+    first = userns / "debian12/bozo/20-clock-logs.attempt-1.stdout"
+    first.write_text("Mon Nov 23 09:57:30 UTC 2026\nMon Nov 23 09:57:31 UTC 2026\n")
+    judgement = judge_run(userns)
+    assert "debian12/bozo/20-clock-logs.attempt-1.stdout: content changed since the run wrote it" \
+        in judgement.integrity.problems()
+    edited = next(s for s in judgement.steps if s.ref.step_id == "clock-logs")
+    assert edited.attempt_problems == ["attempt 1: recorded fail, judged pass"] and not edited.agrees

@@ -1,1 +1,1 @@
-sleep 2 && docker logs clock
+docker logs clock

@@ -12,11 +12,13 @@ from .conftest import invoke
 pytestmark = pytest.mark.lab
 
 BOXES = ["debian11", "debian13", "debian12-sysv", "b2d-standin", "ubuntu1604"]
+# The seeds, and the two labs beyond them.
+SCENARIOS = ["userns", "workshop", "ownership", "capabilities"]
 
 
 @pytest.fixture(scope="session")
 def matrix_run(artifacts, docker_url):
-    process = invoke("matrix", "--boxes", ",".join(BOXES), "--scenarios", "userns,workshop",
+    process = invoke("matrix", "--boxes", ",".join(BOXES), "--scenarios", ",".join(SCENARIOS),
                      "--jobs", "3", "--continue-on-failure")
     folder = max((artifacts / "matrix").iterdir())
     return process, folder, json.loads((folder / "matrix.json").read_text())
@@ -29,9 +31,9 @@ def cell(summary, box, scenario):
 def test_every_runnable_cell_passes_and_the_rest_say_why_not(matrix_run):
     process, folder, summary = matrix_run
     assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-2000:]
-    assert len(summary["cells"]) == 10 and summary["jobs"] == 3
+    assert len(summary["cells"]) == 20 and summary["jobs"] == 3
     for box in BOXES[:-1]:
-        for scenario in ("userns", "workshop"):
+        for scenario in SCENARIOS:
             assert cell(summary, box, scenario)["state"] == "passed", cell(summary, box, scenario)
     unavailable = cell(summary, "ubuntu1604", "userns")
     assert unavailable["state"] == "not available here" and "VBoxManage not found" in unavailable["detail"]
@@ -72,9 +74,20 @@ def test_the_comparison_shows_the_docker_versions_side_by_side(matrix_run):
     versions = {c["machine"]: c["docker_version"] for c in report["columns"]}
     assert versions["debian11"].startswith("20.10.5") and versions["debian13"].startswith("26.")
     assert set(versions) == set(BOXES[:-1])
-    assert len(report["rows"]) == 20 + 14
+    assert len(report["rows"]) == 20 + 14 + 12 + 11
     for name in ("report.md", "report.html", "junit.xml"):
         assert (folder / name).exists()
+
+
+def test_the_labs_beyond_the_seeds_sit_side_by_side_with_every_passed_check_shown_able_to_fail(matrix_run):
+    _, folder, _ = matrix_run
+    report = json.loads((folder / "report.json").read_text())
+    rows = [r for r in report["rows"] if r["scenario"] in ("ownership", "capabilities")]
+    for row in rows:
+        machines = {key.split("#")[0] for key in row["cells"]}
+        assert machines == set(BOXES[:-1]), row["step"]
+        for key, cell in row["cells"].items():
+            assert cell["status"] == "pass" and cell["proof"] == "shown", (row["step"], key, cell["cannot_fail"])
 
 
 def test_no_machine_or_instance_is_left_behind(matrix_run, docker_url):

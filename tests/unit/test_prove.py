@@ -17,17 +17,18 @@ EVIDENCE = Path(__file__).resolve().parent.parent / "evidence"
 RECORDED = sorted(p.name for p in EVIDENCE.iterdir() if (p / "manifest.json").is_file())
 
 
+SAMPLES = {"exit": 0, "output_contains": "x", "output_matches": "x",
+           "uid": {"container": "c", "inside": 0}, "gid": {"container": "c", "inside": 0},
+           "ps_row": {"container": "c", "side": "host", "uid": 0}, "process": {"command": "dockerd", "uid": 0},
+           "data_root": True, "daemon_empty": True,
+           "owner": {"container": "c", "path": "/share/f", "uid": 0, "gid": 0},
+           "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]}}
+
+
 def test_every_check_kind_defines_at_least_one_mutation():
-    sample = {"exit": 0, "output_contains": "x", "output_matches": "x",
-              "uid": {"container": "c", "inside": 0}, "gid": {"container": "c", "inside": 0},
-              "ps_row": {"container": "c", "side": "host", "uid": 0}, "process": {"command": "dockerd", "uid": 0},
-              "data_root": True, "daemon_empty": True,
-              "owner": {"container": "c", "path": "/share/f", "uid": 0, "gid": 0},
-              "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]}}
     for name, kind in KINDS.items():
-        assert name in sample, f"no sample spec for check kind {name}: add one here"
-        spec = getattr(Expect.model_validate({name: sample[name]}), name)
-        assert kind.mutations(spec), f"check kind {name} defines no mutation"
+        assert name in SAMPLES, f"no sample spec for check kind {name}: add one here"
+        assert kind.mutations(getattr(Expect.model_validate({name: SAMPLES[name]}), name)), name
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -88,3 +89,16 @@ def test_a_check_that_failed_is_not_proved(tmp_path):
     evidence = StepEvidence(tmp_path, 1, "", "boom\n", {})
     expectation = Expect.model_validate({"exit": 0})
     assert prove_checks(expectation, evidence, judge_step(expectation, evidence, [])) == []
+
+
+def test_the_readme_lists_every_check_kind_with_its_mutations():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("### Expectations (check kinds)"):readme.index("A broken file is refused")]
+    rows = {line.split("`")[1].split(":")[0]: line for line in table.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(KINDS)
+    for name, kind in KINDS.items():
+        if name == "caps":      # its mutations name the capability the scenario gives
+            continue
+        spec = getattr(Expect.model_validate({name: SAMPLES[name]}), name)
+        for mutation in kind.mutations(spec):
+            assert mutation.name in rows[name], f"README's row for {name} lacks '{mutation.name}'"

@@ -2,6 +2,7 @@
 reached only through 127.0.0.1, judged like every other machine, then destroyed without trace."""
 import json
 import os
+import re
 import socket
 import subprocess
 
@@ -147,8 +148,11 @@ def test_workshop_on_the_vm_runs_privileged_where_container_machines_cannot(vm_w
 @pytest.mark.parametrize("lab", ["vm_userns_run", "vm_workshop_run"])
 def test_judge_rederives_the_vms_verdicts_offline(lab, request):
     _, run_path, _ = request.getfixturevalue(lab)
-    result, process = judge_offline(str(run_path), "--write")
+    result, process = judge_offline(str(run_path), "--write", "--mutate")
     assert result == {"code": 0, "loaded": []}, process.stdout[-3000:] + process.stderr[-2000:]
+    # Every check that passed on the VM shown able to fail, too.
+    tried, shown = map(int, re.search(r": (\d+) checks tried, (\d+) shown able to fail", process.stdout).groups())
+    assert tried == shown >= 20
     judged = json.loads((run_path / "judgement.json").read_text())
     live = recorded_steps(run_path)
     assert len(judged["steps"]) == len(live) >= 14

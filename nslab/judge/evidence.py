@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from ..subids import parse_subids
 from .parse import parse_id_map, parse_passwd, status_ids
@@ -122,8 +123,11 @@ class ContainerFacts:
 class StepEvidence:
     """Everything one step left: its command's outputs and exit status, its facts, its mode."""
 
-    def __init__(self, folder: Path, exit_code: int | None, stdout: str, stderr: str, mode: dict):
+    def __init__(self, folder: Path, exit_code: int | None, stdout: str, stderr: str, mode: dict,
+                 reader: Callable[[str], bytes | None] | None = None):
         self.folder = folder
+        #: How a fact file is read (a run's reader keeps to the run); default: from the folder.
+        self._reader = reader
         self.exit_code = exit_code
         self.stdout = stdout
         self.stderr = stderr
@@ -138,7 +142,10 @@ class StepEvidence:
 
     def raw(self, name: str) -> str:
         """A fact file as written (carriage returns and all), not noted as read; FileNotFoundError if absent."""
-        return (self.folder / name).read_bytes().decode(errors="replace")
+        data = self._reader(name) if self._reader else (self.folder / name).read_bytes()
+        if data is None:
+            raise FileNotFoundError(name)
+        return data.decode(errors="replace")
 
     def text(self, name: str) -> str:
         try:

@@ -30,7 +30,7 @@ class Draft(StepEvidence):
 
     def __init__(self, original: StepEvidence):
         super().__init__(original.folder, original.exit_code, original.stdout, original.stderr,
-                         dict(original.mode))
+                         dict(original.mode), reader=original._reader)
         self._edits: dict[str, str | None] = {}
 
     def raw(self, name: str) -> str:

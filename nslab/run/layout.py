@@ -225,6 +225,10 @@ class RunView:
 
     def __init__(self, path: Path):
         self.path = path
+        self._resolved_root: Path | None = None
+        self._dirs: dict[str, bool] = {}
+        #: Files whose digest `verify` found unchanged, as it read them.
+        self._content: dict[str, bytes] = {}
         manifest_path = path / MANIFEST
         if manifest_path.is_symlink():
             raise ConfigError(f"{manifest_path}: is a symbolic link, not a run's manifest")
@@ -268,9 +272,16 @@ class RunView:
     def all_steps(self) -> list[StepRef]:
         return [ref for machine in self.machines for ref in self.steps(machine)]
 
-    def read_text(self, relative: str) -> str | None:
+    def read_bytes(self, relative: str) -> bytes | None:
+        """A file of the run as it is now (None when absent); never through a link out of the run."""
+        if relative in self._content:
+            return self._content[relative]
         path = self._inside(relative)
-        return path.read_bytes().decode(errors="replace") if path.is_file() else None
+        return path.read_bytes() if path.is_file() else None
+
+    def read_text(self, relative: str) -> str | None:
+        data = self.read_bytes(relative)
+        return data.decode(errors="replace") if data is not None else None
 
     def step_record(self, ref: StepRef) -> dict | None:
         """The step's .json (command, exit status, verdicts); None for a step that never ran."""
@@ -300,7 +311,8 @@ class RunView:
         files = ref.files
         return StepEvidence(self._inside(files.file("facts")), record.get("exit_code"),
                             self.read_text(files.file("stdout")) or "", self.read_text(files.file("stderr")) or "",
-                            self.mode_facts(ref.machine, ref.mode))
+                            self.mode_facts(ref.machine, ref.mode),
+                            reader=lambda name: self.read_bytes(files.fact(name)))
 
     def scenario_text(self) -> str | None:
         return self.read_text(SCENARIO_COPY)
@@ -332,8 +344,14 @@ class RunView:
             except FileNotFoundError:
                 report.missing.append(relative)
                 continue
-            if not stat.S_ISREG(mode) or digest(path.read_bytes()) != wanted:
+            if not stat.S_ISREG(mode):
                 report.changed.append(relative)
+                continue
+            data = path.read_bytes()
+            if digest(data) != wanted:
+                report.changed.append(relative)
+            elif self._inside_dir(str(Path(relative).parent)):
+                self._content[relative] = data      # read once: judging reads it from here
         listed = {ref.files.file("json") for ref in self.all_steps()}
         report.unlisted = sorted(r for r in recorded if STEP_RECORD.match(r) and r not in listed)
         for machine in self.machines:
@@ -348,8 +366,22 @@ class RunView:
     def _inside(self, relative: str) -> Path:
         """A path of the run that stays inside it: a link out of the run is never followed."""
         path = self.path / relative
-        resolved = path.resolve()
-        if resolved != self.path.resolve() and self.path.resolve() not in resolved.parents:
-            raise ConfigError(f"{path}: leaves the run directory (links to {resolved})")
+        if not self._inside_dir(str(Path(relative).parent)) or path.is_symlink():
+            resolved = path.resolve()
+            if resolved != self._root and self._root not in resolved.parents:
+                raise ConfigError(f"{path}: leaves the run directory (links to {resolved})")
         return path
+
+    def _inside_dir(self, relative: str) -> bool:
+        """The run's folder at `relative` resolves inside the run (each folder resolved once)."""
+        if relative not in self._dirs:
+            resolved = (self.path / relative).resolve()
+            self._dirs[relative] = resolved == self._root or self._root in resolved.parents
+        return self._dirs[relative]
+
+    @property
+    def _root(self) -> Path:
+        if self._resolved_root is None:
+            self._resolved_root = self.path.resolve()
+        return self._resolved_root
 

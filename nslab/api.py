@@ -168,6 +168,7 @@ def faults() -> int:
 def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None) -> int:
     """Measures nslab against the raw operations and `vagrant ssh -c`; prints ratios, writes JSON + PNG."""
     from .harness.bench import Bench, matrix_figures, write_results
+    from .harness.goals import fill, goals
     from .machines.boxes import build_box
     from .machines.hostdocker import ensure_host_docker
 
@@ -179,6 +180,7 @@ def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None
     build_box(lab.box(lab.default_boxes[0]), url, log=log)
     results = Bench(lab, scenario, url, repeat, log=log).run()
     results["matrix"] = matrix_figures(artifacts_dir())
+    results["goals"] = [goal.as_dict() for goal in fill(goals(), results, artifacts_dir())]
     json_path, png_path = write_results(results, Path(out) if out else PROJECT_ROOT / "bench")
     table = Table(title=f"nslab bench: {scenario.name} lab, {repeat} runs each (median \\[min–max])")
     for column in ("measure", "value", "ratio", "goal"):
@@ -200,8 +202,30 @@ def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None
     else:
         table.add_row("matrix", "no sequential and --jobs 3 run of the same cells yet", "", "≤ 0.6×")
     console.print(table)
-    log(f"wrote {json_path} and {png_path}")
+    _print_profiles(r)
+    goals = Table(title="speed goals (issue 12): figure now, before, met or not")
+    for column in ("goal", "now", "before", "limit", "", "from"):
+        goals.add_column(column, overflow="fold")
+    for goal in r["goals"]:
+        now = "—" if goal["now"] is None else f"{goal['now']:.2f}{goal['unit']}"
+        goals.add_row(goal["goal"], now, goal["before"], f"≤ {goal['limit']}{goal['unit']}",
+                      "[green]met[/]" if goal["met"] else "[bold red]not met[/]", goal["source"])
+    console.print(goals)
+    met = sum(goal["met"] for goal in r["goals"])
+    log(f"{met} of {len(r['goals'])} goals met; wrote {json_path} and {png_path}")
     return 0
+
+
+def _print_profiles(results: dict) -> None:
+    warm, cold = results.get("profile_warm") or {}, results.get("profile_cold") or {}
+    if warm:
+        log(f"profile of a warm {results['scenario']} run: {warm['total']:.1f}s = commands {warm['commands']:.1f}s"
+            f" + facts {warm['facts']:.1f}s + mode switches {warm['mode_switches']:.1f}s + verdicts and files "
+            f"{warm['other']:.1f}s" + (f" (stopped early: {', '.join(warm['stopped_early'])})"
+                                      if warm["stopped_early"] else ""))
+    if cold:
+        log(f"profile of a cold run: {cold['total']:.1f}s = vagrant up {cold['vagrant_up']:.1f}s + connection "
+            f"{cold['connect']:.1f}s + lab {cold['lab']:.1f}s + destroy {cold['destroy']:.1f}s")
 
 
 def _spread_text(spread: dict) -> str:

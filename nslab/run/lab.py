@@ -105,7 +105,7 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         seconds = round(time.monotonic() - started, 1)
         run.manifest["seconds"] = seconds
         try:
-            _dispose(machines, destroy, status, broke, log)
+            _dispose(machines, destroy, status, broke, log, run)
         finally:
             run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
     return LabResult(run.path, status, seconds, outcomes)
@@ -127,10 +127,12 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
     # The key's path, never its content, goes into the artifacts.
     record["ssh"] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
                      "key_file": endpoint.key_file}
+    connecting = time.monotonic()
     remote = Remote(endpoint).open()
     try:
         # sshd answers before the box's init has started dockerd.
         wait_ready(remote, timeout=120)
+        record["connect_seconds"] = round(time.monotonic() - connecting, 2)
         version = remote.docker.version()
         record.update({
             "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
@@ -150,12 +152,14 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
         remote.close()
 
 
-def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bool, log) -> None:
+def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bool, log, run: RunDir) -> None:
     destroy = {"always": True, "never": False, "passing": status == "passed", "on-error": broke}[policy]
     for machine in machines:
         if destroy:
+            started = time.monotonic()
             try:
                 machine.destroy(log=log)
+                run.machine(machine.name)["destroy_seconds"] = round(time.monotonic() - started, 2)
             except MachineError as exc:
                 log(f"error: {exc}")
         else:

@@ -188,8 +188,10 @@ class MachineRun:
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
         self.run.write(files.file("stderr"), result.stderr)
+        capturing = time.monotonic()
         if result.exit_code != TIMED_OUT:
             Capture(self.remote, self.run, files).all(needed_facts(step.expect))
+        facts_seconds = time.monotonic() - capturing
         # The same function `invoke judge` calls, on the files just written.
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
                                 result.stderr, self.mode_facts)
@@ -198,7 +200,7 @@ class MachineRun:
             "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
             "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
             "status": str(worst(v.status for v in verdicts)), "verdicts": [v.as_dict() for v in verdicts],
-            "evidence_read": evidence.read, "stopped": stopped,
+            "evidence_read": evidence.read, "stopped": stopped, "facts_seconds": round(facts_seconds, 3),
         }
         return {"result": result, "verdicts": verdicts, "record": record}
 

@@ -11,6 +11,8 @@ from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
 from .normalize import error_line, normalize_line
 
 RowKey = tuple[str, str, str]          # scenario, mode, step id
+# A year of nightly cells; a folder holding more is refused rather than read for minutes.
+MAX_RUNS = 2000
 
 
 @dataclass

@@ -190,18 +190,21 @@ class Integrity:
     unrecorded: list[str] = field(default_factory=list)
     #: Step records the run wrote that the manifest's list of steps no longer names.
     unlisted: list[str] = field(default_factory=list)
+    #: Files of the run that are links (or lie under links) leaving it, with where they lead.
+    outside: list[tuple[str, str]] = field(default_factory=list)
     #: Nothing to check against: a run written before digests were recorded.
     unverifiable: bool = False
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.missing or self.unrecorded or self.unlisted)
+        return not (self.changed or self.missing or self.unrecorded or self.unlisted or self.outside)
 
     def problems(self) -> list[str]:
         return ([f"{p}: content changed since the run wrote it" for p in self.changed]
                 + [f"{p}: missing" for p in self.missing]
                 + [f"{p}: not written by the run" for p in self.unrecorded]
-                + [f"{p}: a step the run recorded, missing from the manifest's steps" for p in self.unlisted])
+                + [f"{p}: a step the run recorded, missing from the manifest's steps" for p in self.unlisted]
+                + [f"{p}: a link leaving the run (to {target}), not followed" for p, target in self.outside])
 
 
 @dataclass(frozen=True)
@@ -339,10 +342,16 @@ class RunView:
                 report.changed.append(relative)     # a hand-made entry pointing out of the run
                 continue
             path = self.path / relative
+            if not self._inside_dir(str(Path(relative).parent)):
+                report.outside.append((relative, str(path.resolve())))
+                continue
             try:
                 mode = path.lstat().st_mode
             except FileNotFoundError:
                 report.missing.append(relative)
+                continue
+            if stat.S_ISLNK(mode) and not self._within(path.resolve()):
+                report.outside.append((relative, str(path.resolve())))
                 continue
             if not stat.S_ISREG(mode):
                 report.changed.append(relative)
@@ -368,16 +377,18 @@ class RunView:
         path = self.path / relative
         if not self._inside_dir(str(Path(relative).parent)) or path.is_symlink():
             resolved = path.resolve()
-            if resolved != self._root and self._root not in resolved.parents:
+            if not self._within(resolved):
                 raise ConfigError(f"{path}: leaves the run directory (links to {resolved})")
         return path
 
     def _inside_dir(self, relative: str) -> bool:
         """The run's folder at `relative` resolves inside the run (each folder resolved once)."""
         if relative not in self._dirs:
-            resolved = (self.path / relative).resolve()
-            self._dirs[relative] = resolved == self._root or self._root in resolved.parents
+            self._dirs[relative] = self._within((self.path / relative).resolve())
         return self._dirs[relative]
+
+    def _within(self, resolved: Path) -> bool:
+        return resolved == self._root or self._root in resolved.parents
 
     @property
     def _root(self) -> Path:

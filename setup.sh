@@ -10,6 +10,19 @@ cd "$(dirname "$0")"
 packages="vagrant docker.io debootstrap openssh-client busybox-static iptables tar python3-venv chromium"
 # VM machines: vagrant-libvirt, libvirt's daemons, qemu, and what builds a VM box.
 packages="$packages vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils e2fsprogs iproute2 procps"
+# Installers' output goes to a log, shown only when something fails.
+mkdir -p .nslab/logs
+log=.nslab/logs/setup.log
+: > "$log"
+quietly() {
+  if ! "$@" >>"$log" 2>&1; then
+    echo "setup: failed: $*" >&2
+    tail -n 40 "$log" >&2
+    echo "setup: the whole output is in $log" >&2
+    exit 1
+  fi
+}
+
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -27,8 +40,8 @@ if [ -n "$missing" ]; then
     trap 'exit 130' INT
     trap 'exit 143' TERM HUP
   fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  quietly apt-get update -qq
+  quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
   if [ -n "$own_policy" ]; then
     rm -f /usr/sbin/policy-rc.d
     trap - EXIT INT TERM HUP
@@ -39,10 +52,10 @@ fi
 stamp=.venv/.nslab-deps
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: preparing the virtualenv in .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[test,bench]'
+  echo "setup: preparing the virtualenv in .venv (Python packages of pyproject.toml; log: $log)"
+  quietly python3 -m venv .venv
+  quietly .venv/bin/pip install -q --upgrade pip
+  quietly .venv/bin/pip install -q -e '.[test,bench]'
   echo "$want" > "$stamp"
 fi
 

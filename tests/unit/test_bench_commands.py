@@ -19,3 +19,32 @@ def test_the_raw_column_stops_the_refused_push_as_the_scenario_does():
     push = next(c for c in raw_commands(load_scenario("userns"), "daemon-json") if "docker push" in c
                 and "setsid" in c)
     assert "docker logs --since" in push and "'permission denied'" in push
+
+
+def test_each_goal_takes_its_figure_from_the_bench_or_the_newest_passed_run(tmp_path):
+    import json
+
+    from nslab.harness.goals import MATRIX_CELLS, fill, goals
+    spread = lambda median: {"median": median}
+    results = {"scenario": "userns", "nslab": spread(14.2), "warm": {"workshop": spread(9.5)},
+               "nslab_cold": spread(24.0), "ratios": {"nslab_over_raw": 1.04},
+               "offline": {"judge": 0.35, "compare100": 2.7}}
+    vm = tmp_path / "20261123T101500Z-userns-abc123"
+    vm.mkdir()
+    (vm / "manifest.json").write_text(json.dumps({"scenario": "userns", "status": "passed", "seconds": 130.0,
+                                                  "machines": {"debian12-vm": {"provider": "libvirt",
+                                                                               "up_seconds": 50.0}}}))
+    by_key = {goal.key: goal for goal in fill(goals(), results, tmp_path)}
+    assert (by_key["userns_warm"].now, by_key["userns_warm"].met) == (14.2, True)
+    assert (by_key["workshop_warm"].now, by_key["workshop_warm"].met) == (9.5, False)
+    assert (by_key["userns_vm"].now, by_key["userns_vm"].source) == (80.0, f"run {vm.name}")
+    assert by_key["matrix"].now is None and not by_key["matrix"].met
+    assert "no figure: run `invoke matrix" in by_key["matrix"].source
+    matrix = tmp_path / "matrix" / "20261123T101600Z-matrix-def456"
+    matrix.mkdir(parents=True)
+    (matrix / "matrix.json").write_text(json.dumps({"jobs": 3, "seconds": 61.1, "cells": [
+        {"box": box, "scenario": lab, "state": "passed"} for box, lab in MATRIX_CELLS]}))
+    by_key = {goal.key: goal for goal in fill(goals(), results, tmp_path)}
+    assert (by_key["matrix"].now, by_key["matrix"].met) == (61.1, False)
+    assert [g.key for g in goals()] == ["userns_warm", "workshop_warm", "userns_cold", "userns_vm", "matrix",
+                                        "ratio", "judge", "compare100"]

@@ -132,10 +132,12 @@ def compare(c, runs="", baseline="", out=""):
 @task(auto_shortflags=False, help={
     "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
     "host-daemon": "also stop the host Docker daemon nslab started itself (never a system daemon)",
+    "instance": "only this instance's machines (default: every instance: the project's and any a matrix "
+                "or `up --instance` left)",
 })
-def down(c, box="", host_daemon=False):
-    """Destroy lab machines."""
-    _exit(api.down, box or None, host_daemon=host_daemon)
+def down(c, box="", host_daemon=False, instance=""):
+    """Destroy lab machines (of every instance, or of one); machines a run is using are left to it."""
+    _exit(api.down, box or None, host_daemon=host_daemon, instance_name=instance or None)
 
 
 @task

@@ -159,7 +159,8 @@ def faults() -> int:
     write_json(path, data)
     print_summary(summary, console)
     log(f"summary in {path}")
-    clean = (data["faults_survived"] == data["faults_injected"] and data["artifacts_lost"] == 0
+    clean = (data["faults_survived"] == data["faults_injected"] and data["faults_not_injected"] == 0
+             and data["artifacts_lost"] == 0
              and data["machines_left_behind"] == 0
              and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
     return 0 if clean else 1
@@ -339,28 +340,30 @@ def compare(runs: str | None = None, baseline: str | None = None, out: str | Non
     return 2 if flagged else 1 if changes else 0
 
 
-def down(box_names: str | None = None, host_daemon: bool = False) -> int:
-    """Destroys machines of every instance (the default one and any a matrix left)."""
+def down(box_names: str | None = None, host_daemon: bool = False, instance_name: str | None = None) -> int:
+    """Destroys machines of every instance (the default one and any a matrix left), or of one."""
     from .machines.base import instances
     from .machines.hostdocker import ensure_host_docker, stop_own_daemon
     from .machines.hostvirt import remove_idle_network, stop_own_libvirt
-    from .machines.vagrant import VagrantMachine, machine_states
-    
+    from .run.lab import InstanceBusy, instance_lock
+
     lab = load_lab()
     wanted = {box.name for box in parse_boxes(box_names, lab)} if box_names else set(lab.boxes)
     url = ensure_host_docker(log)
     failures = 0
-    for instance in instances():
-        for name, state in machine_states(url, instance).items():
-            if name not in wanted or state == "not_created":
-                continue
-            try:
-                VagrantMachine(lab.box(name), url, instance=instance).destroy(log=log)
-            except MachineError as exc:
-                failures += 1
-                log(f"error: {exc}")
-        if not instance.is_default and instance.dotfile_path.exists():
-            VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
+    chosen = [i for i in instances() if instance_name is None or i.name == instance_name]
+    if instance_name is not None and not chosen:
+        raise ConfigError(f"--instance {instance_name}: no such instance (known: "
+                          f"{', '.join(i.name for i in instances())})")
+    for instance in chosen:
+        try:
+            # Held while destroying: a run in progress keeps its machine, one started meanwhile is refused.
+            with instance_lock(instance):
+                failures += _destroy_instance(lab, url, instance, wanted)
+        except InstanceBusy as busy:
+            failures += 1
+            log(f"error: instance '{instance.name}' is in use by {busy.holder}: its machines are not destroyed; "
+                f"stop that run first (Ctrl-C), or let it finish")
     if remove_idle_network(lab.providers["libvirt"].network):
         log(f"libvirt: removed the idle network {lab.providers['libvirt'].network}")
     if not failures:
@@ -370,6 +373,24 @@ def down(box_names: str | None = None, host_daemon: bool = False) -> int:
     if host_daemon and stop_own_libvirt():
         log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
     return 1 if failures else 0
+
+
+def _destroy_instance(lab, url: str, instance, wanted: set[str]) -> int:
+    """Destroys an instance's machines of the wanted boxes; returns how many could not be."""
+    from .machines.vagrant import VagrantMachine, machine_states
+
+    failures = 0
+    for name, state in machine_states(url, instance).items():
+        if name not in wanted or state == "not_created":
+            continue
+        try:
+            VagrantMachine(lab.box(name), url, instance=instance).destroy(log=log)
+        except MachineError as exc:
+            failures += 1
+            log(f"error: {exc}")
+    if not instance.is_default and instance.dotfile_path.exists():
+        VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
+    return failures
 
 
 def status() -> int:

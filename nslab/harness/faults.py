@@ -34,11 +34,17 @@ INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
 
 
+class NotInjected(Exception):
+    """The fault could not be put in place (the moment passed, the target was not there): reported as
+    such, never as a failure of the lab, nor as a fault survived."""
+
+
 @dataclass
 class Outcome:
     name: str
     survived: bool
     detail: str
+    injected: bool = True
 
 
 @dataclass
@@ -49,9 +55,11 @@ class Summary:
     machines_left: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        injected = [f for f in self.faults if f.injected]
         return {
-            "faults_injected": len(self.faults),
-            "faults_survived": sum(f.survived for f in self.faults),
+            "faults_injected": len(injected),
+            "faults_survived": sum(f.survived for f in injected),
+            "faults_not_injected": len(self.faults) - len(injected),
             "artifacts_lost": self.artifacts_lost,
             "machines_left_behind": len(self.machines_left),
             "bad_inputs_tried": len(self.bad_inputs),
@@ -82,6 +90,10 @@ class FaultSuite:
     def _record(self, kind: list, name: str, check) -> None:
         try:
             survived, detail = check()
+        except NotInjected as exc:
+            kind.append(Outcome(name, False, str(exc), injected=False))
+            self.log(f"COULD NOT INJECT: {name}: {exc}")
+            return
         except Exception as exc:   # a fault that escapes its check is a fault not survived
             survived, detail = False, f"unexpected {type(exc).__name__}: {exc}"
         kind.append(Outcome(name, survived, detail))
@@ -126,6 +138,7 @@ class FaultSuite:
             machine.destroy(log=lambda _: None)
         self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
         self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
+        self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
         self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
         for name, check in self.bad_input_checks():
             self._record(self.summary.bad_inputs, name, check)
@@ -222,12 +235,13 @@ class FaultSuite:
             del os.environ["NSLAB_IMAGE"], os.environ["NSLAB_BOOT_TIMEOUT"]
             host.images.remove(broken, force=True)
 
-    def interrupted_run(self):
-        instance = f"{self.tag}-sigint"
+    def _start_run(self, instance: str, *flags: str):
+        """`invoke up scenario=userns` on an instance of its own, in the background; returns it once
+        its run has recorded three steps (with the run's folder), or once it ended."""
         before = set(artifacts_dir().glob("2*"))
         # A child of a background job inherits SIGINT as ignored: give it Ctrl-C back, as a
-        # terminal's foreground job has it, or the fault would never reach the run.
-        process = subprocess.Popen([INVOKE, "up", "scenario=userns", "--instance", instance],
+        # terminal's foreground job has it, or a Ctrl-C fault would never reach the run.
+        process = subprocess.Popen([INVOKE, "up", "scenario=userns", "--instance", instance, *flags],
                                    cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True, text=True,
                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -241,6 +255,12 @@ class FaultSuite:
                 if any(len(m.get("steps", [])) >= 3 for m in steps.values()):
                     break
             time.sleep(0.3)
+        return process, run_path
+
+    def interrupted_run(self):
+        process, run_path = self._start_run(f"{self.tag}-sigint")
+        if process.poll() is not None:
+            raise NotInjected(f"the run ended (exit {process.returncode}) before Ctrl-C could be sent")
         os.killpg(process.pid, signal.SIGINT)         # what Ctrl-C sends: the whole group
         try:
             process.communicate(timeout=120)
@@ -256,6 +276,26 @@ class FaultSuite:
         ok = process.returncode == 130 and manifest["status"] == "interrupted" and steps >= 3 and lost == 0
         return ok, f"exit {process.returncode}, manifest {manifest['status']}, {steps} steps kept, " \
                    f"{lost} artifacts lost"
+
+    def down_during_run(self):
+        instance = f"{self.tag}-down"
+        process, run_path = self._start_run(instance, "--destroy", "always")
+        if process.poll() is not None:
+            raise NotInjected(f"the run ended (exit {process.returncode}) before `invoke down` could be tried")
+        down = self._invoke("down", "--instance", instance, timeout=300)
+        try:
+            process.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return False, "the run did not finish within 600 s of `invoke down`"
+        manifest = json.loads((run_path / "manifest.json").read_text())
+        lost = self._count_lost_artifacts(run_path)
+        self.summary.artifacts_lost += lost
+        said = next((line for line in down.stdout.splitlines() if "is in use by" in line), "")
+        ok = down.returncode == 1 and f"is in use by pid {process.pid}" in said and process.returncode == 0 \
+            and manifest["status"] == "passed" and lost == 0
+        return ok, f"down exit {down.returncode} ({said.strip() or down.stdout.strip()[-200:]}); the run went " \
+                   f"on: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost"
 
     def concurrent_runs(self):
         names = [f"{self.tag}-a", f"{self.tag}-b"]
@@ -320,7 +360,8 @@ class FaultSuite:
 
 def print_summary(summary: Summary, console) -> None:
     data = summary.as_dict()
-    console.print(f"faults injected: {data['faults_injected']}, survived: {data['faults_survived']}")
+    console.print(f"faults injected: {data['faults_injected']}, survived: {data['faults_survived']}, "
+                  f"could not be injected: {data['faults_not_injected']}")
     console.print(f"artifacts lost: {data['artifacts_lost']}")
     console.print(f"machines left behind: {data['machines_left_behind']}")
     console.print(f"bad inputs tried: {data['bad_inputs_tried']}, rejected cleanly: "

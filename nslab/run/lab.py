@@ -38,6 +38,13 @@ class LabResult:
         return 0 if self.status == "passed" else 1
 
 
+class InstanceBusy(ConfigError):
+    def __init__(self, instance: str, holder: str):
+        super().__init__(f"the machines of instance '{instance}' are in use by {holder}; "
+                         f"use --instance NAME to run beside it")
+        self.holder = holder
+
+
 @contextmanager
 def instance_lock(instance: Instance):
     """One run at a time per instance: a second one is refused at once, with who holds it."""
@@ -50,8 +57,7 @@ def instance_lock(instance: Instance):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise ConfigError(f"the machines of instance '{instance.name}' are in use by {holder}; "
-                          f"use --instance NAME to run beside it") from None
+        raise InstanceBusy(instance.name, holder) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

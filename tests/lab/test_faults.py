@@ -1,16 +1,23 @@
 """`invoke faults`: real faults and bad inputs, every one survived, nothing lost or left behind."""
 import json
+import signal
+import subprocess
 
 import pytest
 
-from .conftest import invoke
+from nslab.paths import PROJECT_ROOT
+
+from .conftest import INVOKE
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="session")
 def fault_summary(artifacts):
-    process = invoke("faults", timeout=2400)
+    # Launched as `nohup invoke faults &` launches it: SIGINT ignored, no terminal, no stdin.
+    process = subprocess.run([INVOKE, "faults"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=2400,
+                             stdin=subprocess.DEVNULL, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     path = max((artifacts / "faults").glob("*.json"))
     return process, json.loads(path.read_text())
 
@@ -19,10 +26,11 @@ def test_every_fault_is_survived_and_nothing_is_lost_or_left(fault_summary):
     process, summary = fault_summary
     report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}" for f in summary["faults"] + summary["bad_inputs"])
     assert process.returncode == 0, report + process.stdout[-2000:] + process.stderr[-1000:]
-    assert summary["faults_injected"] == 6 and summary["faults_survived"] == 6, report
+    assert summary["faults_injected"] == 7 and summary["faults_survived"] == 7, report
+    assert summary["faults_not_injected"] == 0, report
     assert summary["artifacts_lost"] == 0 and summary["machines_left_behind"] == 0, summary["machines_left"]
     assert summary["bad_inputs_tried"] == 10 and summary["bad_inputs_rejected_cleanly"] == 10, report
-    assert "faults injected: 6, survived: 6" in process.stdout
+    assert "faults injected: 7, survived: 7, could not be injected: 0" in process.stdout
 
 
 def test_a_refused_mode_names_the_refusal_and_the_daemon_comes_back(fault_summary):
@@ -36,3 +44,11 @@ def test_ctrl_c_keeps_the_completed_steps(fault_summary):
     interrupted = next(f for f in summary["faults"] if f["name"] == "Ctrl-C during a run")
     assert "exit 130, manifest interrupted" in interrupted["detail"]
     assert "0 artifacts lost" in interrupted["detail"]
+
+
+def test_invoke_down_leaves_a_running_labs_machine_to_it_and_says_so(fault_summary):
+    _, summary = fault_summary
+    down = next(f for f in summary["faults"] if f["name"] == "invoke down of the machine a run is using")
+    assert down["injected"] and down["survived"], down["detail"]
+    assert "down exit 1" in down["detail"] and "is in use by pid" in down["detail"]
+    assert "the run went on: exit 0, manifest passed, 0 artifacts lost" in down["detail"]

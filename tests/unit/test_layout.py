@@ -64,14 +64,14 @@ def test_one_changed_byte_a_missing_file_and_a_stray_file_are_each_named(tmp_pat
     ]
 
 
-def test_a_recorded_file_replaced_by_a_link_out_of_the_run_is_changed_and_never_read(tmp_path):
+def test_a_recorded_file_replaced_by_a_link_out_of_the_run_is_named_and_never_read(tmp_path):
     run = _written_run(tmp_path)
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("UID PID CMD\n165536 1217 registry\n")
     target = run.path / "debian12/root/01-ps.stdout"
     target.unlink()
     target.symlink_to(outside)
-    assert RunView(run.path).verify().changed == ["debian12/root/01-ps.stdout"]
+    assert RunView(run.path).verify().outside == [("debian12/root/01-ps.stdout", str(outside))]
     with pytest.raises(ConfigError, match="leaves the run directory"):
         RunView(run.path).read_text("debian12/root/01-ps.stdout")
 

@@ -32,6 +32,8 @@ from ..run.layout import RunView
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
+# Room for a run's first steps, far from the whole run (about 1 MB for userns).
+FULL_TMPFS_KIB = 300
 
 
 class NotInjected(Exception):
@@ -139,6 +141,7 @@ class FaultSuite:
         self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
         self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
         self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
+        self._record(self.summary.faults, "the artifacts' filesystem full mid-run", self.artifacts_full)
         self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
         for name, check in self.bad_input_checks():
             self._record(self.summary.bad_inputs, name, check)
@@ -296,6 +299,35 @@ class FaultSuite:
             and manifest["status"] == "passed" and lost == 0
         return ok, f"down exit {down.returncode} ({said.strip() or down.stdout.strip()[-200:]}); the run went " \
                    f"on: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost"
+
+    def artifacts_full(self):
+        """The artifacts' filesystem full mid-run: a tmpfs far smaller than a run."""
+        folder = Path(tempfile.mkdtemp(prefix="nslab-full-"))
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FULL_TMPFS_KIB}k", "nslab-full", str(folder)],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            folder.rmdir()
+            raise NotInjected(f"cannot mount a {FULL_TMPFS_KIB} KiB tmpfs: {mounted.stderr.strip()[:200]}")
+        try:
+            process = self._invoke("up", "scenario=userns", "--instance", f"{self.tag}-full", timeout=600,
+                                   env={**os.environ, "NSLAB_ARTIFACTS": str(folder)})
+            runs = [p for p in folder.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
+            if process.returncode == 0:
+                raise NotInjected(f"the whole run fit in {FULL_TMPFS_KIB} KiB")
+            if not runs:
+                return False, f"exit {process.returncode}, no run kept: {process.stdout.strip()[-300:]}"
+            manifest = json.loads((runs[0] / "manifest.json").read_text())
+            steps = sum(len(m["steps"]) for m in manifest["machines"].values())
+            lost = self._count_lost_artifacts(runs[0])
+            self.summary.artifacts_lost += lost
+            output = process.stdout + process.stderr
+            said = [line for line in output.splitlines() if "No space left on device" in line]
+            ok = process.returncode == 1 and said and "Traceback" not in output and lost == 0
+            return ok, f"exit {process.returncode}, {steps} steps kept, {lost} artifacts lost; said: " \
+                       f"{said[0].strip()[:200] if said else output.strip()[-300:]}"
+        finally:
+            subprocess.run(["umount", str(folder)], capture_output=True)
+            folder.rmdir()
 
     def concurrent_runs(self):
         names = [f"{self.tag}-a", f"{self.tag}-b"]

@@ -24,3 +24,7 @@ class DaemonError(NslabError):
         super().__init__(message)
         #: What the daemon itself said (its journal), kept as an artifact.
         self.daemon_log = daemon_log
+
+
+class ArtifactsError(NslabError):
+    """A file of the run could not be written (a full or read-only filesystem): the run stops there."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import vagrant
 
 from ..config.lab import Box, load_lab
-from ..errors import MachineError
+from ..errors import ArtifactsError, MachineError
 from ..paths import PROJECT_ROOT, state_dir, vagrant_home
 from ..run.layout import write_json
 from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint
@@ -95,6 +95,8 @@ class VagrantMachine(Machine):
                         if text.startswith(f"==> {self.name}:"):
                             log(f"vagrant: {text[4:]}")
                 break
+            except OSError as exc:          # the log beside the run cannot be written (a full disk)
+                raise ArtifactsError(f"cannot write {out_path}: {exc.strerror or exc}") from None
             except subprocess.CalledProcessError:
                 error = self._last_error()
                 if attempt == 1 and VANISHED_CONTAINER.search(error):

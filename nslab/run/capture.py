@@ -11,7 +11,7 @@ import shlex
 
 import docker
 
-from ..errors import MachineError, RemoteTimeout
+from ..errors import ArtifactsError, MachineError, RemoteTimeout
 from ..judge.evidence import UNAVAILABLE, container_file, host_path_of, path_file, program_file
 from ..machines.connection import Remote
 from .layout import RunDir, StepFiles, to_json
@@ -49,8 +49,8 @@ class Capture:
             kind, _, argument = fact.partition(":")
             try:
                 getattr(self, "_" + kind.replace("-", "_"))(*([argument] if argument else []))
-            except MachineError:
-                raise           # the connection is gone: the step cannot go on
+            except (MachineError, ArtifactsError):
+                raise           # the connection is gone, or the run cannot keep files: the step cannot go on
             except RemoteTimeout as exc:
                 self.unavailable[fact] = str(exc)
             except Exception as exc:  # the daemon's API refused or died: that fact is missing

@@ -13,7 +13,7 @@ from ..config.lab import Box, Lab
 from ..config.scenario import Scenario
 from ..daemon.modes import wait_ready
 from ..daemon.styles import config_style
-from ..errors import ConfigError, MachineError, NslabError
+from ..errors import ArtifactsError, ConfigError, MachineError, NslabError
 from ..judge.verdict import JUDGED_OK, Status
 from ..machines.base import DEFAULT_INSTANCE, Instance
 from ..machines.connection import Remote
@@ -105,15 +105,21 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         log(f"error: {exc}")
     except Exception as exc:  # a defect or an unforeseen failure: still keep the run and dispose
         run.manifest["error"] = f"unexpected {type(exc).__name__}: {exc}"
-        run.write("traceback.txt", traceback.format_exc())
-        log(f"error: unexpected {type(exc).__name__}: {exc} (traceback in {run.path / 'traceback.txt'})")
+        try:
+            run.write("traceback.txt", traceback.format_exc())
+            log(f"error: unexpected {type(exc).__name__}: {exc} (traceback in {run.path / 'traceback.txt'})")
+        except ArtifactsError:
+            log(f"error: unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
     finally:
         seconds = round(time.monotonic() - started, 1)
         run.manifest["seconds"] = seconds
         try:
             _dispose(machines, destroy, status, broke, log, run)
         finally:
-            run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
+            try:
+                run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
+            except ArtifactsError as exc:
+                log(f"error: {exc}; the manifest's last version stands, with every file it lists")
     return LabResult(run.path, status, seconds, outcomes)
 
 

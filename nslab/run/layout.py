@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ArtifactsError, ConfigError
 from ..judge.evidence import StepEvidence
 
 MANIFEST = "manifest.json"
@@ -130,7 +130,7 @@ class RunDir:
     def write(self, relative: str, content: str | bytes) -> Path:
         path = self.path / relative
         data = content.encode() if isinstance(content, str) else content
-        write_atomic(path, data)
+        _written(path, data)
         self.digests[relative] = digest(data)
         return path
 
@@ -161,7 +161,7 @@ class RunDir:
 
     def save_manifest(self) -> None:
         self.manifest["artifacts"] = dict(sorted(self.digests.items()))
-        write_json(self.path / MANIFEST, self.manifest)
+        _written(self.path / MANIFEST, to_json(self.manifest).encode())
 
     def finish(self, status: str) -> None:
         for name in self.manifest["machines"]:
@@ -169,6 +169,14 @@ class RunDir:
         self.manifest["status"] = status
         self.manifest["finished"] = _now()
         self.save_manifest()
+
+
+def _written(path: Path, data: bytes) -> None:
+    """Atomic, or an ArtifactsError naming the file: what was written before stays as it was."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise ArtifactsError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _now() -> str:
@@ -202,7 +210,7 @@ class Integrity:
     def problems(self) -> list[str]:
         return ([f"{p}: content changed since the run wrote it" for p in self.changed]
                 + [f"{p}: missing" for p in self.missing]
-                + [f"{p}: not written by the run" for p in self.unrecorded]
+                + [f"{p}: not in the manifest (added since, or written after its last save)" for p in self.unrecorded]
                 + [f"{p}: a step the run recorded, missing from the manifest's steps" for p in self.unlisted]
                 + [f"{p}: a link leaving the run (to {target}), not followed" for p, target in self.outside])
 

@@ -11,7 +11,7 @@ from ..config.lab import KnownLimit
 from ..config.scenario import Scenario, Step, render
 from ..daemon.modes import DaemonMode, ModeState, apply_mode
 from ..daemon.styles import ConfigStyle
-from ..errors import DaemonError, NslabError, RemoteTimeout
+from ..errors import ArtifactsError, DaemonError, NslabError, RemoteTimeout
 from ..judge import TIMED_OUT, judge_step, needed_facts
 from ..judge.evidence import StepEvidence
 from ..judge.verdict import Status, Verdict, worst
@@ -78,6 +78,8 @@ class MachineRun:
                 if state is None or state.mode.name != step.mode:
                     state = self._enter_mode(step.mode)
                 outcome = self._run_step(number, step)
+            except ArtifactsError:
+                raise           # nothing more can be recorded: the run stops here
             except NslabError as exc:
                 # The daemon refused its mode, or the connection or the machine failed: later steps cannot run.
                 self._fail_rest(steps[position:], str(exc))

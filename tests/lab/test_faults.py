@@ -26,11 +26,11 @@ def test_every_fault_is_survived_and_nothing_is_lost_or_left(fault_summary):
     process, summary = fault_summary
     report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}" for f in summary["faults"] + summary["bad_inputs"])
     assert process.returncode == 0, report + process.stdout[-2000:] + process.stderr[-1000:]
-    assert summary["faults_injected"] == 7 and summary["faults_survived"] == 7, report
+    assert summary["faults_injected"] == 8 and summary["faults_survived"] == 8, report
     assert summary["faults_not_injected"] == 0, report
     assert summary["artifacts_lost"] == 0 and summary["machines_left_behind"] == 0, summary["machines_left"]
     assert summary["bad_inputs_tried"] == 10 and summary["bad_inputs_rejected_cleanly"] == 10, report
-    assert "faults injected: 7, survived: 7, could not be injected: 0" in process.stdout
+    assert "faults injected: 8, survived: 8, could not be injected: 0" in process.stdout
 
 
 def test_a_refused_mode_names_the_refusal_and_the_daemon_comes_back(fault_summary):
@@ -52,3 +52,11 @@ def test_invoke_down_leaves_a_running_labs_machine_to_it_and_says_so(fault_summa
     assert down["injected"] and down["survived"], down["detail"]
     assert "down exit 1" in down["detail"] and "is in use by pid" in down["detail"]
     assert "the run went on: exit 0, manifest passed, 0 artifacts lost" in down["detail"]
+
+
+def test_a_full_artifacts_filesystem_stops_the_run_with_one_line_and_loses_nothing_written(fault_summary):
+    _, summary = fault_summary
+    full = next(f for f in summary["faults"] if f["name"] == "the artifacts' filesystem full mid-run")
+    assert full["injected"] and full["survived"], full["detail"]
+    assert full["detail"].startswith("exit 1, ") and ", 0 artifacts lost; said: error: cannot write " in full["detail"]
+    assert full["detail"].endswith(": No space left on device")

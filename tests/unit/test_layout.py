@@ -60,7 +60,7 @@ def test_one_changed_byte_a_missing_file_and_a_stray_file_are_each_named(tmp_pat
     assert RunView(run.path).verify().problems() == [
         "debian12/root/01-ps.stdout: content changed since the run wrote it",
         "scenario.yaml: missing",
-        "debian12/root/02-extra.stdout: not written by the run",
+        "debian12/root/02-extra.stdout: not in the manifest (added since, or written after its last save)",
     ]
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from ..config.lab import Lab
 from ..config.scenario import Scenario, load_scenario, render
-from ..errors import ConfigError
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
+from ..errors import ConfigError
 from ..judge.verdict import JUDGED_OK
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote

@@ -23,8 +23,10 @@ from ..daemon.modes import DaemonMode, apply_mode, wait_ready
 from ..daemon.styles.daemon_json import DaemonJsonStyle
 from ..errors import ConfigError, DaemonError, MachineError
 from ..judge.verdict import Status
+from ..machines import hostvirt
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
+from ..machines.pidfiles import alive, read_pid
 from ..machines.vagrant import VagrantMachine
 from ..paths import PROJECT_ROOT, artifacts_dir
 from ..run.images import build_offline
@@ -34,6 +36,8 @@ INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
 # Room for a run's first steps, far from the whole run (about 1 MB for userns).
 FULL_TMPFS_KIB = 300
+# Short, one mode: a VM fault needs a run in progress, not the whole lab.
+VM_FAULT_SCENARIO = "tests/scenarios/own-userns.yaml"
 
 
 class NotInjected(Exception):
@@ -142,6 +146,8 @@ class FaultSuite:
         self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
         self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
         self._record(self.summary.faults, "the artifacts' filesystem full mid-run", self.artifacts_full)
+        self._record(self.summary.faults, "a VM's qemu killed mid-step", self.qemu_killed)
+        self._record(self.summary.faults, "nslab's libvirtd killed mid-run", self.libvirtd_killed)
         self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
         for name, check in self.bad_input_checks():
             self._record(self.summary.bad_inputs, name, check)
@@ -238,24 +244,25 @@ class FaultSuite:
             del os.environ["NSLAB_IMAGE"], os.environ["NSLAB_BOOT_TIMEOUT"]
             host.images.remove(broken, force=True)
 
-    def _start_run(self, instance: str, *flags: str):
-        """`invoke up scenario=userns` on an instance of its own, in the background; returns it once
-        its run has recorded three steps (with the run's folder), or once it ended."""
+    def _start_run(self, instance: str, *flags: str, scenario: str = "userns", steps: int = 3,
+                   within: float = 300):
+        """`invoke up` of a lab on an instance of its own, in the background; returns it once its
+        run has recorded `steps` steps (with the run's folder), or once it ended."""
         before = set(artifacts_dir().glob("2*"))
         # A child of a background job inherits SIGINT as ignored: give it Ctrl-C back, as a
         # terminal's foreground job has it, or a Ctrl-C fault would never reach the run.
-        process = subprocess.Popen([INVOKE, "up", "scenario=userns", "--instance", instance, *flags],
+        process = subprocess.Popen([INVOKE, "up", f"scenario={scenario}", "--instance", instance, *flags],
                                    cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True, text=True,
                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         run_path = None
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline and process.poll() is None:
             new = set(artifacts_dir().glob("2*")) - before
             if new:
                 run_path = new.pop()
-                steps = json.loads((run_path / "manifest.json").read_text()).get("machines", {})
-                if any(len(m.get("steps", [])) >= 3 for m in steps.values()):
+                machines = json.loads((run_path / "manifest.json").read_text()).get("machines", {})
+                if any(len(m.get("steps", [])) >= steps for m in machines.values()):
                     break
             time.sleep(0.3)
         return process, run_path
@@ -329,6 +336,62 @@ class FaultSuite:
             subprocess.run(["umount", str(folder)], capture_output=True)
             folder.rmdir()
 
+    def _vm_run(self, name: str, *flags: str):
+        """A short lab on a VM of its own instance, started; its run and the VM's libvirt domain."""
+        missing = hostvirt.missing_tools()
+        if missing:
+            raise NotInjected(f"no VM here: {', '.join(missing)} not found")
+        process, run_path = self._start_run(f"{self.tag}-{name}", "--box", "debian12", "--provider", "libvirt",
+                                            *flags, scenario=VM_FAULT_SCENARIO, steps=2,
+                                            within=900)      # the first may build the VM box
+        if process.poll() is not None or run_path is None:
+            process.kill()
+            raise NotInjected(f"the VM's run ended (exit {process.returncode}) before the fault could be injected")
+        machine = next(iter(json.loads((run_path / "manifest.json").read_text())["machines"].values()))
+        return process, run_path, machine["domain"]
+
+    def _vm_outcome(self, process, run_path: Path, domain: str) -> tuple[int, str, int, bool]:
+        try:
+            output, _ = process.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = "(no end within 600 s)"
+        lost = self._count_lost_artifacts(run_path)
+        self.summary.artifacts_lost += lost
+        said = next((line.strip() for line in output.splitlines() if "error: " in line), "")
+        hostvirt.ensure_libvirtd(log=lambda _: None)
+        left = domain in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split()
+        return process.returncode, said, lost, left
+
+    def qemu_killed(self):
+        process, run_path, domain = self._vm_run("qemu")
+        found = subprocess.run(["pgrep", "-f", f"guest={domain}"], capture_output=True, text=True).stdout.split()
+        if not found:
+            process.kill()
+            raise NotInjected(f"no qemu process of domain {domain}")
+        for pid in found:
+            os.kill(int(pid), signal.SIGKILL)
+        code, said, lost, left = self._vm_outcome(process, run_path, domain)
+        status = json.loads((run_path / "manifest.json").read_text())["status"]
+        ok = code == 1 and status in ("error", "failed") and said and lost == 0 and not left
+        return ok, f"qemu of {domain} killed; the run: exit {code}, manifest {status}, {lost} artifacts lost, " \
+                   f"domain left: {left}; said: {said[:200]}"
+
+    def libvirtd_killed(self):
+        process, run_path, domain = self._vm_run("virtd", "--destroy", "always")
+        pid = read_pid("/run/libvirtd.pid")
+        if hostvirt.libvirtd_netns() != hostvirt.NETNS or not alive(pid):
+            process.kill()
+            raise NotInjected("the libvirtd running is not nslab's own; nslab never kills another")
+        os.kill(pid, signal.SIGKILL)
+        code, said, lost, left = self._vm_outcome(process, run_path, domain)
+        status = json.loads((run_path / "manifest.json").read_text())["status"]
+        # The VM's qemu lives on without libvirtd: the lab may finish; its destroy needs libvirtd back.
+        ok = (code == 0 or said) and lost == 0 and not left and hostvirt.answers()
+        return ok, f"nslab's libvirtd killed mid-run; the run: exit {code}, manifest {status}, {lost} artifacts " \
+                   f"lost, domain left: {left}, libvirt answers again: {hostvirt.answers()}" + \
+                   (f"; said: {said[:200]}" if said else "")
+
     def concurrent_runs(self):
         names = [f"{self.tag}-a", f"{self.tag}-b"]
         before = set(artifacts_dir().glob("2*"))
@@ -387,7 +450,10 @@ class FaultSuite:
 
     def machines_left(self) -> list[str]:
         host = docker.DockerClient(base_url=self.docker_url)
-        return [c.name for c in host.containers.list(all=True) if self.tag in c.name]
+        left = [c.name for c in host.containers.list(all=True) if self.tag in c.name]
+        if not hostvirt.missing_tools() and hostvirt.answers():
+            left += [d for d in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split() if self.tag in d]
+        return left
 
 
 def print_summary(summary: Summary, console) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -11,17 +12,19 @@ from ..config.lab import KnownLimit
 from ..config.scenario import Scenario, Step, render
 from ..daemon.modes import DaemonMode, ModeState, apply_mode
 from ..daemon.styles import ConfigStyle
-from ..errors import ArtifactsError, DaemonError, NslabError, RemoteTimeout
+from ..errors import ArtifactsError, DaemonError, MachineError, NslabError, RemoteTimeout
 from ..judge import TIMED_OUT, judge_step, needed_facts
 from ..judge.evidence import StepEvidence
 from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
 from .capture import Capture
 from .images import image_refs, provide_images
-from .material import copy_files
 from .layout import KNOWN_LIMITS, RunDir, StepFiles
+from .material import copy_files
 from .stopping import take_marker, watched
 
+# After a step timed out: how long the machine has to answer a `true` before it counts as gone.
+PROBE_TIMEOUT = 10.0
 # The data-roots remapped daemons leave (/var/lib/docker/<uid>.<gid>), listed as removed.
 REMOVE_REMAPPED_DATA_ROOTS = ("find /var/lib/docker -mindepth 1 -maxdepth 1 -type d "
                               "-regex '.*/[0-9]+\\.[0-9]+' -print -exec rm -rf {} +")
@@ -85,7 +88,32 @@ class MachineRun:
                 self._fail_rest(steps[position:], str(exc))
                 break
             self._record(outcome)
+            if any(v.check == "timeout" for v in outcome.verdicts) and not self._answers():
+                # A machine that died without closing the connection (a VM's qemu killed) stalls
+                # every command until its timeout: one is enough to say so.
+                reason = (f"the machine stopped answering: step {step.id} timed out and a "
+                          f"{PROBE_TIMEOUT:.0f} s probe got no answer")
+                self.record["error"] = reason
+                self._log(f"error: {reason}")
+                self._fail_rest(steps[position + 1:], reason, failed_here=False)
+                break
         return self.outcomes
+
+    def _answers(self) -> bool:
+        """Whether the machine runs a `true` within PROBE_TIMEOUT. In a thread: on a connection
+        whose peer vanished, even opening a channel waits for TCP to give up."""
+        answered: list[bool] = []
+
+        def probe() -> None:
+            try:
+                answered.append(self.remote.run("true", timeout=PROBE_TIMEOUT).ok)
+            except (RemoteTimeout, MachineError):
+                answered.append(False)
+
+        thread = threading.Thread(target=probe, name="nslab-probe", daemon=True)
+        thread.start()
+        thread.join(PROBE_TIMEOUT)
+        return bool(answered and answered[0])
 
     def _enter_mode(self, mode_name: str) -> ModeState:
         mode = DaemonMode.from_spec(mode_name, self.scenario.modes[mode_name])
@@ -213,11 +241,13 @@ class MachineRun:
         self._log(f"{outcome.number:02d} {outcome.step:<28} {outcome.status:<7} "
                   f"{outcome.seconds:5.1f}s  {outcome.detail}".rstrip())
 
-    def _fail_rest(self, steps: list[tuple[int, Step]], reason: str) -> None:
+    def _fail_rest(self, steps: list[tuple[int, Step]], reason: str, failed_here: bool = True) -> None:
+        """The steps left, recorded: the first as the error (unless it failed before them), the rest not run."""
         for position, (number, step) in enumerate(steps):
             first = position == 0
             self._record(StepOutcome(self.machine, step.mode, number, step.id, step.title,
-                                     Status.ERROR if first else Status.NOT_RUN, detail=reason if first else ""))
+                                     Status.ERROR if first and failed_here else Status.NOT_RUN,
+                                     detail=reason if first else ""))
 
     def _log(self, text: str) -> None:
         self.log(f"[{self.machine}] {text}")

@@ -26,11 +26,11 @@ def test_every_fault_is_survived_and_nothing_is_lost_or_left(fault_summary):
     process, summary = fault_summary
     report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}" for f in summary["faults"] + summary["bad_inputs"])
     assert process.returncode == 0, report + process.stdout[-2000:] + process.stderr[-1000:]
-    assert summary["faults_injected"] == 8 and summary["faults_survived"] == 8, report
+    assert summary["faults_injected"] == 10 and summary["faults_survived"] == 10, report
     assert summary["faults_not_injected"] == 0, report
     assert summary["artifacts_lost"] == 0 and summary["machines_left_behind"] == 0, summary["machines_left"]
     assert summary["bad_inputs_tried"] == 10 and summary["bad_inputs_rejected_cleanly"] == 10, report
-    assert "faults injected: 8, survived: 8, could not be injected: 0" in process.stdout
+    assert "faults injected: 10, survived: 10, could not be injected: 0" in process.stdout
 
 
 def test_a_refused_mode_names_the_refusal_and_the_daemon_comes_back(fault_summary):
@@ -60,3 +60,18 @@ def test_a_full_artifacts_filesystem_stops_the_run_with_one_line_and_loses_nothi
     assert full["injected"] and full["survived"], full["detail"]
     assert full["detail"].startswith("exit 1, ") and ", 0 artifacts lost; said: error: cannot write " in full["detail"]
     assert full["detail"].endswith(": No space left on device")
+
+
+def test_a_vm_whose_qemu_dies_is_named_gone_after_one_timeout_and_destroyed(fault_summary):
+    _, summary = fault_summary
+    qemu = next(f for f in summary["faults"] if f["name"] == "a VM's qemu killed mid-step")
+    assert qemu["injected"] and qemu["survived"], qemu["detail"]
+    assert "the run: exit 1, manifest failed, 0 artifacts lost, domain left: False" in qemu["detail"]
+    assert "the machine stopped answering" in qemu["detail"]
+
+
+def test_nslabs_libvirtd_killed_mid_run_is_started_again_to_destroy_the_vm(fault_summary):
+    _, summary = fault_summary
+    libvirtd = next(f for f in summary["faults"] if f["name"] == "nslab's libvirtd killed mid-run")
+    assert libvirtd["injected"] and libvirtd["survived"], libvirtd["detail"]
+    assert "0 artifacts lost, domain left: False, libvirt answers again: True" in libvirtd["detail"]

@@ -71,6 +71,7 @@ def test_the_debian_mirror_is_read_from_apt_sources_of_either_format():
 
 def test_only_a_container_vanishing_under_vagrants_port_check_brings_a_machine_up_again():
     from nslab.machines.vagrant import VANISHED_CONTAINER
+
     # As Vagrant 2.3.4 said it in a matrix run, while a machine beside it was destroyed.
     vanished = ('A Docker command executed by Vagrant didn\'t complete successfully! The command run along '
                 'with the output from the command is shown below. Command: ["docker", "inspect", '

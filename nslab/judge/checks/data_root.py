@@ -3,9 +3,9 @@
 uid and gid of the remap user (read from the step's /etc/subuid and /etc/subgid)."""
 from __future__ import annotations
 
-from ...subids import range_of
 import json
 
+from ...subids import range_of
 from ..evidence import FactUnavailable, StepEvidence
 from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict

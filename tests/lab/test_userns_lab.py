@@ -20,7 +20,8 @@ STEPS = ["images", "registry-as-root", "registry-root-ps-inside", "registry-root
 
 
 def step_file(run_path, mode, number, suffix):
-    matches = list((run_path / "debian12" / mode).glob(f"{number:02d}-*.{suffix}"))
+    # The step's own file, not those of its earlier attempts (NN-step.attempt-K.*, `eventually`).
+    matches = [m for m in (run_path / "debian12" / mode).glob(f"{number:02d}-*.{suffix}") if ".attempt-" not in m.name]
     assert len(matches) == 1, f"no single artifact {mode}/{number:02d}-*.{suffix}"
     return matches[0]
 

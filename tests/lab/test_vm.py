@@ -99,7 +99,7 @@ def test_userns_lab_passes_on_the_vm_with_every_verdict_judged(vm_userns_run):
     assert [m["mode"] for m in machine["modes"]] == ["root", "userns", "bozo"]
     assert len(machine["steps"]) == 20 and {s["status"] for s in machine["steps"]} == {"pass"}
     for step in machine["steps"]:
-        record = json.loads(next((run_path / VM / step["mode"]).glob(f"{step['number']:02d}-*.json")).read_text())
+        record = json.loads((run_path / VM / step["mode"] / f"{step['number']:02d}-{step['id']}.json").read_text())
         assert record["verdicts"] and all(v["status"] == "pass" for v in record["verdicts"])
     # The remapped registry's host uid is read from the VM's own /etc/subuid artifact.
     assert "dockremap:" in (run_path / VM / "userns" / "subuid").read_text()

@@ -289,7 +289,7 @@ def _write_judgement(judgement, proof=None) -> None:
     """judgement.json beside the run's evidence: derived from it, never evidence itself."""
     from .run.layout import write_json
 
-    proofs = {id(p.step): p for p in proof.steps} if proof else {}
+    proofs = {p.step.ref: p for p in proof.steps} if proof else {}
     target = judgement.view.path / "judgement.json"
     write_json(target, {"run_id": judgement.view.run_id, "status": judgement.status,
                         "integrity": judgement.integrity.problems(),
@@ -297,8 +297,8 @@ def _write_judgement(judgement, proof=None) -> None:
                                    "id": s.ref.step_id, "status": str(s.status),
                                    "recorded_status": s.recorded_status,
                                    "verdicts": [v.as_dict() for v in s.verdicts],
-                                   **({"proof": [c.as_dict() for c in proofs[id(s)].checks]}
-                                      if id(s) in proofs else {})} for s in judgement.steps]})
+                                   **({"proof": [c.as_dict() for c in proofs[s.ref].checks]}
+                                      if s.ref in proofs else {})} for s in judgement.steps]})
     log(f"wrote {target}")
 
 

@@ -31,12 +31,10 @@ class Draft(StepEvidence):
     def __init__(self, original: StepEvidence):
         super().__init__(original.folder, original.exit_code, original.stdout, original.stderr,
                          dict(original.mode), reader=original._reader)
-        self._edits: dict[str, str | None] = {}
+        self._edits: dict[str, str] = {}
 
     def raw(self, name: str) -> str:
         if name in self._edits:
-            if self._edits[name] is None:
-                raise FileNotFoundError(name)
             return self._edits[name]
         return super().raw(name)
 
@@ -49,9 +47,6 @@ class Draft(StepEvidence):
         if after == before:
             raise NotApplicable(f"nothing to change in {name}")
         self._edits[name] = after
-
-    def remove(self, name: str) -> None:
-        self._edits[name] = None
 
     def edit_output(self, change: Callable[[str], str]) -> None:
         stdout, stderr = change(self.stdout), change(self.stderr)

@@ -87,7 +87,7 @@ def _judge(kind: str):
     return judge
 
 
-def cross_check_moved(container: str, kind: str):
+def _cross_check_moved(container: str, kind: str):
     """The source the cross-check reads predicts another id: the container's own `--userns=host`
     dropped, the remap user's range moved, or a mode that claims a remapping it did not make."""
     subid_file = FIELDS[kind][2]
@@ -110,20 +110,30 @@ def cross_check_moved(container: str, kind: str):
     return apply
 
 
+def map_shifted(container: str, kind: str) -> Mutation:
+    """The container's own map entry shifted: the expected host id moves away from the observed one."""
+    map_name = FIELDS[kind][1]
+    return Mutation(f"the container's {map_name} entry shifted",
+                    lambda d: d.edit(container_file(container, map_name), shift_map()))
+
+
+def cross_check_moved(container: str, kind: str) -> Mutation:
+    return Mutation(f"the cross-check's source moved (--userns=host, /etc/{FIELDS[kind][2]} or the mode)",
+                    _cross_check_moved(container, kind))
+
+
 def _mutations(kind: str):
-    status_field, map_name, subid_file = FIELDS[kind]
+    status_field = FIELDS[kind][0]
 
     def mutations(spec: IdExpect) -> list[Mutation]:
         name = spec.container
         return [
             Mutation(f"the observed host {kind} moved off the mapping",
                      lambda d: d.edit(container_file(name, "host-status"), shift_status_id(status_field))),
-            Mutation(f"the container's {map_name} entry shifted",
-                     lambda d: d.edit(container_file(name, map_name), shift_map())),
+            map_shifted(name, kind),
             Mutation(f"the container-side {kind} changed",
                      lambda d: d.edit(container_file(name, "inside-status"), shift_status_id(status_field))),
-            Mutation(f"the cross-check's source moved (--userns=host, /etc/{subid_file} or the mode)",
-                     cross_check_moved(name, kind)),
+            cross_check_moved(name, kind),
         ]
     return mutations
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...config.names import CONTAINER_NAME, CONTAINER_PATH
-from ..evidence import StepEvidence, container_file, path_file
-from ..mutation import Draft, Mutation, shift_map
+from ..evidence import StepEvidence, path_file
+from ..mutation import Draft, Mutation
 from ..verdict import Verdict
 from .base import CheckKind
-from .ids import cross_check_moved, disagreements, expected_on_host, with_cross_checks
+from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
 
 class OwnerExpect(BaseModel):
@@ -58,10 +58,7 @@ def _owner_moved(spec: OwnerExpect, where: str):
 def mutations(spec: OwnerExpect) -> list[Mutation]:
     return [Mutation("the file's owner on the machine moved off the mapping", _owner_moved(spec, "host")),
             Mutation("the file's owner inside the container changed", _owner_moved(spec, "inside")),
-            Mutation("the container's uid_map entry shifted",
-                     lambda d: d.edit(container_file(spec.container, "uid_map"), shift_map())),
-            Mutation("the cross-check's source moved (--userns=host, /etc/subuid or the mode)",
-                     cross_check_moved(spec.container, "uid"))]
+            map_shifted(spec.container, "uid"), cross_check_moved(spec.container, "uid")]
 
 
 KIND = CheckKind("owner", OwnerExpect, judge,

@@ -7,12 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...config.names import CONTAINER_NAME
-from ..evidence import StepEvidence, container_file
-from ..mutation import Mutation, other_user, ps_user, shift_map
+from ..evidence import StepEvidence
+from ..mutation import Mutation, other_user, ps_user
 from ..parse import parse_ps, resolve_uid
 from ..verdict import Status, Verdict
 from .base import CheckKind
-from .ids import cross_check_moved, disagreements, expected_on_host, with_cross_checks
+from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
 
 class PsRowExpect(BaseModel):
@@ -50,10 +50,7 @@ def mutations(spec: PsRowExpect) -> list[Mutation]:
         return 1 if spec.side == "inside" else evidence.container(spec.container).pid
     found = [Mutation("the process's ps row shows another user", ps_user(pid_of, other_user))]
     if spec.side == "host":
-        found += [Mutation("the container's uid_map entry shifted",
-                           lambda d: d.edit(container_file(spec.container, "uid_map"), shift_map())),
-                  Mutation("the cross-check's source moved (--userns=host, /etc/subuid or the mode)",
-                           cross_check_moved(spec.container, "uid"))]
+        found += [map_shifted(spec.container, "uid"), cross_check_moved(spec.container, "uid")]
     return found
 
 

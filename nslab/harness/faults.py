@@ -26,7 +26,8 @@ from ..judge.verdict import Status
 from ..machines import hostvirt
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
-from ..machines.pidfiles import alive, read_pid
+from ..machines.hostdocker import own_daemon_running, own_pidfile, own_socket_url, start_own_daemon
+from ..machines.pidfiles import alive, read_pid, terminate
 from ..machines.vagrant import VagrantMachine
 from ..paths import PROJECT_ROOT, artifacts_dir
 from ..run.images import build_offline
@@ -107,12 +108,13 @@ class FaultSuite:
 
     def _count_lost_artifacts(self, run_path: Path) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
-        manifest lists as run whose command, outputs or record cannot be read."""
+        manifest lists as judged whose command, outputs or record cannot be read. A step that ended
+        in error (its connection cut, say) may never have written its files: nothing of it was lost."""
         view = RunView(run_path)
         integrity = view.verify()
         lost = len(integrity.missing) + len(integrity.changed)
         for ref in view.all_steps():
-            if ref.status == Status.NOT_RUN:
+            if ref.status in (Status.NOT_RUN, Status.ERROR):
                 continue
             for suffix in ("cmd", "stdout", "stderr", "json"):
                 try:
@@ -145,6 +147,7 @@ class FaultSuite:
         self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
         self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
         self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
+        self._record(self.summary.faults, "host Docker daemon restarted mid-run", self.host_daemon_restarted)
         self._record(self.summary.faults, "the artifacts' filesystem full mid-run", self.artifacts_full)
         self._record(self.summary.faults, "a VM's qemu killed mid-step", self.qemu_killed)
         self._record(self.summary.faults, "nslab's libvirtd killed mid-run", self.libvirtd_killed)
@@ -306,6 +309,49 @@ class FaultSuite:
             and manifest["status"] == "passed" and lost == 0
         return ok, f"down exit {down.returncode} ({said.strip() or down.stdout.strip()[-200:]}); the run went " \
                    f"on: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost"
+
+    def host_daemon_restarted(self):
+        """nslab's own host dockerd stopped and started again while a run uses a machine on it. Under
+        live-restore every other container machine must keep running; the run itself may lose its SSH
+        connection (the port's proxy restarts with the daemon) but must say so in one line, keep what it
+        wrote, and still destroy its machine."""
+        if self.docker_url != own_socket_url() or not own_daemon_running():
+            raise NotInjected("the host daemon is not nslab's own; nslab never restarts another")
+        host = docker.DockerClient(base_url=self.docker_url)
+        witness = host.containers.run(f"{self.box.image}:latest", "600", entrypoint="sleep", detach=True,
+                                      name=f"{self.tag}-witness", network_mode="none")
+        try:
+            process, run_path = self._start_run(f"{self.tag}-restart", "--destroy", "always")
+            if process.poll() is not None or run_path is None:
+                process.kill()
+                raise NotInjected(f"the run ended (exit {process.returncode}) before the daemon could be restarted")
+            own = {m.get("container") for m in json.loads((run_path / "manifest.json").read_text())["machines"].values()}
+            running = {c.name for c in host.containers.list()} - own
+            started = time.monotonic()
+            terminate(read_pid(own_pidfile()), 30)
+            start_own_daemon(log=lambda _: None)
+            restart = time.monotonic() - started
+            host = docker.DockerClient(base_url=self.docker_url)
+            stopped = sorted(running - {c.name for c in host.containers.list()})
+            try:
+                output, _ = process.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                return False, "the run did not end within 600 s of the restart"
+            manifest = json.loads((run_path / "manifest.json").read_text())
+            lost = self._count_lost_artifacts(run_path)
+            self.summary.artifacts_lost += lost
+            left = sorted(own & {c.name for c in host.containers.list(all=True)})
+            said = next((text for machine in manifest["machines"].values()
+                         for text in [machine.get("error") or ""] + [step["detail"] for step in machine["steps"]]
+                         if "lost during" in text), manifest.get("error") or "")
+            clear = "Traceback" not in output and (process.returncode == 0 or (process.returncode == 1 and bool(said)))
+            ok = not stopped and clear and lost == 0 and not left
+            return ok, f"restarted in {restart:.1f}s; {len(running)} other containers, stopped by it: {stopped}; " \
+                       f"the run: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost, " \
+                       f"its machine left: {left}" + (f"; said: {said[:200]}" if said else "")
+        finally:
+            witness.remove(force=True)
 
     def artifacts_full(self):
         """The artifacts' filesystem full mid-run: a tmpfs far smaller than a run."""

@@ -55,9 +55,23 @@ class _FreshChannelPool(SSHConnectionPool):
 class _SameConnectionAdapter(requests.adapters.HTTPAdapter):
     """Sends every docker API request over the run's own SSH connection."""
 
-    def __init__(self, ssh_client, timeout: float):
+    def __init__(self, ssh_client, timeout: float, where: str):
         super().__init__()
         self._pool = _FreshChannelPool(ssh_client=ssh_client, timeout=timeout, maxsize=4)
+        self._ssh_client = ssh_client
+        self._where = where
+
+    def send(self, request, **kwargs):
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.ConnectionError as exc:
+            transport = self._ssh_client.get_transport()
+            if transport is not None and transport.is_active():
+                raise          # the machine's daemon did not answer; the connection is fine
+            # The SSH connection under the API went away (sshd killed, the port's proxy restarted):
+            # said as for a command, so the run names it and stops the machine's remaining steps.
+            raise MachineError(f"connection to {self._where} lost during: docker API {request.method} "
+                               f"{request.path_url} ({type(exc).__name__})") from None
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         return self._pool
@@ -163,7 +177,8 @@ class Remote:
         if self._docker_api is None:
             # base_url is never dialled: the adapter below carries every request.
             api = docker.APIClient(base_url="http://nslab-machine:2375", version="1.24", timeout=60)
-            api.mount("http://", _SameConnectionAdapter(self.connection.client, timeout=60))
+            api.mount("http://", _SameConnectionAdapter(self.connection.client, timeout=60,
+                                                          where=f"{self.endpoint.host}:{self.endpoint.port}"))
             # Speak the daemon's own API version (Docker 1.11 predates 1.24's minimum).
             api._version = api.version(api_version=False)["ApiVersion"]
             self._docker_api = api

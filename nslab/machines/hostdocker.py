@@ -20,6 +20,9 @@ from ..poll import poll_until
 from .pidfiles import alive, read_pid, terminate
 
 SYSTEM_SOCKET = "unix:///var/run/docker.sock"
+# How long a caller waits for nslab's own daemon while it (re)starts: with live-restore its
+# containers keep running meanwhile, and a run should not fail for a restart it can wait out.
+RESTART_WAIT = 60
 
 
 def own_daemon_dir() -> Path:
@@ -53,8 +56,22 @@ def ensure_host_docker(log=print) -> str:
     for url in (os.environ.get("DOCKER_HOST"), own_socket_url(), SYSTEM_SOCKET):
         if url and answers(url):
             return url
+    if own_daemon_running():
+        log("host docker: waiting for nslab's own daemon, which is (re)starting")
+        if poll_until(lambda: answers(own_socket_url()), RESTART_WAIT, max_pause=0.5):
+            return own_socket_url()
+        raise MachineError(f"nslab's own host dockerd (pid {read_pid(own_pidfile())}) did not answer within "
+                           f"{RESTART_WAIT}s; see {own_daemon_dir() / 'dockerd.log'}")
     start_own_daemon(log)
     return own_socket_url()
+
+
+def own_pidfile() -> Path:
+    return own_daemon_dir() / "docker.pid"
+
+
+def own_daemon_running() -> bool:
+    return alive(read_pid(own_pidfile()))
 
 
 def start_own_daemon(log=print, timeout: float = 60) -> None:
@@ -67,14 +84,18 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
         "--host", own_socket_url(),
         "--data-root", str(home / "data"),
         "--exec-root", str(exec_root),
-        "--pidfile", str(home / "docker.pid"),
+        "--pidfile", str(own_pidfile()),
+        # Container machines outlive a restart of this daemon (and `invoke faults` restarts it).
+        "--live-restore",
     ]
     log(f"host docker: starting nslab's own daemon ({own_socket_url()})")
     with open(home / "dockerd.log", "ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     def ready() -> bool:
-        if process.poll() is not None:
+        # Two nslab commands may start the daemon at once: the one that lost the pidfile exits,
+        # and waits for the other.
+        if process.poll() is not None and not own_daemon_running():
             raise MachineError(f"host dockerd exited with status {process.returncode}; "
                                f"see {home / 'dockerd.log'}")
         return answers(own_socket_url())
@@ -86,8 +107,14 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
 
 def stop_own_daemon(timeout: float = 30) -> bool:
     """Stops nslab's own host daemon (never another one). Returns whether one was running."""
-    pid = read_pid(own_daemon_dir() / "docker.pid")
+    pid = read_pid(own_pidfile())
     if not alive(pid):
         return False
+    # Under live-restore a container outlives its daemon: stop what is left first.
+    if answers(own_socket_url()):
+        client = docker.DockerClient(base_url=own_socket_url(), timeout=60)
+        for container in client.containers.list():
+            container.stop(timeout=10)
+        client.close()
     terminate(pid, timeout)
     return True

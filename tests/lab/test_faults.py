@@ -26,11 +26,11 @@ def test_every_fault_is_survived_and_nothing_is_lost_or_left(fault_summary):
     process, summary = fault_summary
     report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}" for f in summary["faults"] + summary["bad_inputs"])
     assert process.returncode == 0, report + process.stdout[-2000:] + process.stderr[-1000:]
-    assert summary["faults_injected"] == 10 and summary["faults_survived"] == 10, report
+    assert summary["faults_injected"] == 11 and summary["faults_survived"] == 11, report
     assert summary["faults_not_injected"] == 0, report
     assert summary["artifacts_lost"] == 0 and summary["machines_left_behind"] == 0, summary["machines_left"]
     assert summary["bad_inputs_tried"] == 10 and summary["bad_inputs_rejected_cleanly"] == 10, report
-    assert "faults injected: 10, survived: 10, could not be injected: 0" in process.stdout
+    assert "faults injected: 11, survived: 11, could not be injected: 0" in process.stdout
 
 
 def test_a_refused_mode_names_the_refusal_and_the_daemon_comes_back(fault_summary):
@@ -52,6 +52,15 @@ def test_invoke_down_leaves_a_running_labs_machine_to_it_and_says_so(fault_summa
     assert down["injected"] and down["survived"], down["detail"]
     assert "down exit 1" in down["detail"] and "is in use by pid" in down["detail"]
     assert "the run went on: exit 0, manifest passed, 0 artifacts lost" in down["detail"]
+
+
+def test_a_host_daemon_restart_stops_no_other_machine_and_the_cut_run_says_so(fault_summary):
+    _, summary = fault_summary
+    restart = next(f for f in summary["faults"] if f["name"] == "host Docker daemon restarted mid-run")
+    assert restart["injected"] and restart["survived"], restart["detail"]
+    assert "stopped by it: []" in restart["detail"]              # the witness and every other machine run on
+    assert "0 artifacts lost, its machine left: []" in restart["detail"]
+    assert "the run: exit 0, manifest passed" in restart["detail"] or "lost during" in restart["detail"]
 
 
 def test_a_full_artifacts_filesystem_stops_the_run_with_one_line_and_loses_nothing_written(fault_summary):

@@ -15,6 +15,11 @@ class DockerProvider(Provider):
             return "a docker box is built here: it needs suite and image"
         return None
 
+    def before_vagrant(self, instance, log) -> None:
+        # Vagrant's docker calls fail at once on a host daemon that is restarting; wait it out.
+        from ..hostdocker import ensure_host_docker
+        ensure_host_docker(log)
+
     def build(self, box, docker_url, force, log) -> dict:
         from ..boxes import build_container_box
         return build_container_box(box, docker_url, force, log)

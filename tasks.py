@@ -85,8 +85,8 @@ def bench(c, scenario="userns", repeat=5, out=""):
 
 @task
 def faults(c):
-    """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, two runs at once)
-    and bad inputs; print what was survived, artifacts lost and machines left behind."""
+    """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, host daemon restart,
+    full disk, killed qemu and libvirtd, two runs at once) and bad inputs; print what was survived, artifacts lost and machines left behind."""
     _exit(api.faults)
 
 
@@ -129,6 +129,31 @@ def compare(c, runs="", baseline="", out=""):
     _exit(api.compare, runs or None, baseline or None, out or None)
 
 
+@task(help={
+    "boxes": "boxes, comma-separated (with --scenarios, instead of lab.yaml's nightly: cells)",
+    "scenarios": "labs, comma-separated (default with --boxes: userns)",
+    "jobs": "cells at once (default: lab.yaml's nightly: jobs)",
+    "keep": "nights to keep; older ones are removed (default: lab.yaml's nightly: keep)",
+    "folder": "where nights are kept (default: artifacts/nightly)",
+    "from-runs": "a folder of runs made elsewhere (a CI job's matrix cells): keep and compare those, run nothing",
+})
+def nightly(c, boxes="", scenarios="", jobs=0, keep=0, folder="", from_runs=""):
+    """Run the night's cells, keep them as a night, compare with the night before: every change named
+    with the distro and Docker of both nights. Exits 1 on a change, 0 with "no change since <night>"."""
+    _exit(api.nightly, boxes or None, scenarios or None, int(jobs) or None, int(keep) or None, folder or None,
+          from_runs or None)
+
+
+@task(help={
+    "folder": "where nights are kept (default: artifacts/nightly)",
+    "out": "the HTML page to write (default: <folder>/history.html; Markdown beside it)",
+})
+def history(c, folder="", out=""):
+    """One page over the kept nights: cells × nights coloured by verdict, drift marked, each change at the
+    night it first appeared, links to each night's report."""
+    _exit(api.history, folder or None, out or None)
+
+
 @task(auto_shortflags=False, help={
     "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
     "host-daemon": "also stop the host Docker daemon nslab started itself (never a system daemon)",
@@ -159,4 +184,4 @@ def box_build(c, box="", force=False, provider=""):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, judge, compare, matrix, faults, bench, down, status, box)
+ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, box)

@@ -126,7 +126,8 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     names = [n.strip() for n in (scenario_names or "userns").split(",") if n.strip()]
     scenarios = [load_scenario(name) for name in names]
     url = ensure_host_docker(log)
-    grid = Matrix(lab, boxes, scenarios, jobs, continue_on_failure, destroy, url, console)
+    grid = Matrix(lab, [(box, scenario) for box in boxes for scenario in scenarios], jobs, continue_on_failure,
+                  destroy, url, console)
     try:
         summary = grid.run()
     except KeyboardInterrupt:
@@ -141,6 +142,105 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     log(f"matrix {summary['matrix_id']}: {len(summary['cells'])} cells, {len(failed)} not passed, "
         f"{summary['seconds']}s with --jobs {jobs}; summary in {grid.folder / 'matrix.json'}")
     return 1 if failed else 0
+
+
+def nightly(box_names: str | None = None, scenario_names: str | None = None, jobs: int | None = None,
+            keep: int | None = None, folder: str | None = None, from_runs: str | None = None) -> int:
+    """Runs the night's cells (lab.yaml's `nightly:`, or --boxes × --scenarios), keeps them as a night,
+    compares it with the newest earlier night; exits 1 when a verdict turned or a fact drifted, 2 when
+    evidence does not hold."""
+    import shutil
+    from datetime import datetime, timezone
+
+    from .report import compare as comparing
+    from .report import nights
+
+    lab = load_lab()
+    settings = lab.nightly
+    jobs, keep = jobs or settings.jobs, keep or settings.keep
+    if jobs < 1 or keep < 1:
+        raise ConfigError(f"--jobs {jobs} --keep {keep}: expected 1 or more")
+    root = Path(folder) if folder else artifacts_dir() / "nightly"
+    earlier = nights.kept_nights(root)        # read first: a damaged night is named before any work
+    if from_runs:
+        runs, planned = comparing.resolve_runs([from_runs], artifacts_dir()), []
+    else:
+        cells = _nightly_cells(lab, box_names, scenario_names)
+        runs, planned = _run_cells(lab, cells, jobs)
+    night_path = nights.new_night_folder(root, datetime.now(timezone.utc))
+    for run in runs:
+        shutil.copytree(run, night_path / "runs" / run.name, symlinks=True)
+    baseline = earlier[-1] if earlier else None
+    night = nights.record_night(night_path, planned, baseline)
+    _print_night(night, baseline)
+    for name in nights.prune(root, keep):
+        log(f"nightly: removed night {name} (keeping {keep})")
+    if night.record["evidence_problems"]:
+        return 2
+    failed = [c for c in night.record["cells"] if c["state"] not in ("passed", "not available here")]
+    return 1 if night.changes or (baseline is None and failed) else 0
+
+
+def _nightly_cells(lab, box_names: str | None, scenario_names: str | None) -> list:
+    if box_names or scenario_names:
+        boxes = parse_boxes(box_names, lab)
+        names = [n.strip() for n in (scenario_names or "userns").split(",") if n.strip()]
+        groups = [(boxes, [load_scenario(name) for name in names])]
+    else:
+        if not lab.nightly.cells:
+            raise ConfigError("lab.yaml has no nightly: cells (or give --boxes and --scenarios)")
+        groups = [([lab.box(n) for n in group.boxes], [load_scenario(n) for n in group.scenarios])
+                  for group in lab.nightly.cells]
+    cells = []
+    for boxes, scenarios in groups:
+        cells += [(box, scenario) for box in boxes for scenario in scenarios
+                  if (box, scenario) not in cells]
+    return cells
+
+
+def _run_cells(lab, cells: list, jobs: int) -> tuple[list[Path], list[dict]]:
+    from .machines.hostdocker import ensure_host_docker
+    from .run.matrix import Matrix
+
+    url = ensure_host_docker(log)
+    grid = Matrix(lab, cells, jobs, continue_on_failure=True, destroy="always", docker_url=url, console=console)
+    summary = grid.run()
+    return [Path(c["run"]) for c in summary["cells"] if c["run"]], summary["cells"]
+
+
+def _print_night(night, baseline) -> None:
+    for cell in night.record["cells"]:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
+        log(f"  {cell['cell']}: {cell['state']} ({counts})")
+    for problem in night.record["evidence_problems"]:
+        console.print(f"[bold red]evidence does not hold[/] {problem}", soft_wrap=True)
+    if baseline is None:
+        log(f"night {night.name}: no baseline yet (the first night kept in {night.path.parent})")
+    elif night.changes:
+        for change in night.changes:
+            console.print(f"[bold red]changed[/] {change['text']}", soft_wrap=True, markup=True, highlight=False)
+        log(f"night {night.name}: {len(night.changes)} change(s) since {baseline.name}")
+    else:
+        log(f"night {night.name}: no change since {baseline.name}")
+    log(f"night kept in {night.path} (summary.md, report/)")
+
+
+def history(folder: str | None = None, out: str | None = None) -> int:
+    """One page over the kept nights: cells × nights, drift marked, each change at its first night."""
+    from .report import history as pages
+    from .report import nights
+    from .run.layout import write_atomic
+
+    root = Path(folder) if folder else artifacts_dir() / "nightly"
+    kept = nights.kept_nights(root)
+    if not kept:
+        raise ConfigError(f"{root}: no night kept there (invoke nightly keeps one)")
+    html_path = Path(out) if out else root / "history.html"
+    write_atomic(html_path, pages.render_html(kept, html_path))
+    md_path = html_path.with_suffix(".md")
+    write_atomic(md_path, pages.render_markdown(kept, md_path))
+    log(f"history of {len(kept)} night(s): wrote {html_path} and {md_path}")
+    return 0
 
 
 def faults() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
 from ..paths import PROJECT_ROOT
@@ -68,12 +68,30 @@ class ProviderSettings(BaseModel):
     known_limits: list[KnownLimit] = []
 
 
+class NightlyCells(BaseModel):
+    """Every lab of `scenarios` on every box of `boxes`."""
+    model_config = ConfigDict(extra="forbid")
+
+    boxes: list[str]
+    scenarios: list[str]
+
+
+class Nightly(BaseModel):
+    """nightly: in lab.yaml, what `invoke nightly` runs and how many nights it keeps."""
+    model_config = ConfigDict(extra="forbid")
+
+    cells: list[NightlyCells] = []
+    jobs: int = Field(default=2, ge=1)
+    keep: int = Field(default=14, ge=1)
+
+
 class Lab(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     boxes: dict[str, Box]
     providers: dict[str, ProviderSettings] = {}
     default_boxes: list[str]
+    nightly: Nightly = Nightly()
 
     def known_limits(self, box: Box) -> list[KnownLimit]:
         provider = self.providers.get(box.provider)
@@ -120,4 +138,8 @@ def load_lab(path: Path | None = None) -> Lab:
     for position, name in enumerate(lab.default_boxes):
         if name not in lab.boxes:
             raise doc.error(("default_boxes", position), f"unknown box '{name}'")
+    for group, cells in enumerate(lab.nightly.cells):
+        for position, name in enumerate(cells.boxes):
+            if name not in lab.boxes:
+                raise doc.error(("nightly", "cells", group, "boxes", position), f"unknown box '{name}'")
     return lab

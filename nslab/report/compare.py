@@ -29,6 +29,10 @@ class Column:
     flags: list[str] = field(default_factory=list)
 
     @property
+    def engine(self) -> str:
+        return f"{self.distro}, Docker {self.docker_version}"
+
+    @property
     def label(self) -> str:
         flag = " · ⚠ EVIDENCE CHANGED" if any(not f.startswith("older layout") for f in self.flags) else ""
         return f"{self.machine} · {self.distro} · Docker {self.docker_version} · {self.provider}{flag}"
@@ -88,10 +92,19 @@ class Change:
     fact: str
     before: object
     after: object
+    #: The machine's distro and Docker on each side, so a change reads as what moved under it.
+    before_engine: str = ""
+    after_engine: str = ""
 
     def describe(self) -> str:
         scenario, mode, step = self.row
-        return f"{self.machine} {scenario}/{mode}/{step}: {self.fact}: {self.before!r} -> {self.after!r}"
+        where = f"{scenario}/{mode}/{step}" if mode else scenario
+        text = f"{self.machine} {where}: {self.fact}: {self.before!r} -> {self.after!r}"
+        if self.before_engine == self.after_engine and self.before_engine:
+            text += f" (both on {self.before_engine})"
+        elif self.before_engine or self.after_engine:
+            text += f" ({self.before_engine or '—'} -> {self.after_engine or '—'})"
+        return text
 
 
 @dataclass
@@ -240,16 +253,17 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:
     """Every fact that changed, per row and machine (runs are matched by scenario and machine)."""
-    def by_machine(comparison: Comparison) -> dict[tuple[RowKey, str], Cell]:
-        cells = {}
+    def by_machine(comparison: Comparison) -> tuple[dict[tuple[RowKey, str], Cell], dict[str, str]]:
+        cells, engines = {}, {}
         for column in comparison.columns:
             for row in comparison.rows:
                 cell = comparison.cell(row, column)
                 if cell is not None:
                     cells[(row, column.machine)] = cell
-        return cells
+                    engines[(row[0], column.machine)] = column.engine
+        return cells, engines
 
-    now, before = by_machine(current), by_machine(baseline)
+    (now, now_engines), (before, before_engines) = by_machine(current), by_machine(baseline)
     scenarios = {row[0] for row in current.rows}
     changes = []
     for key in list(before) + [k for k in now if k not in before]:
@@ -257,11 +271,12 @@ def drift(current: Comparison, baseline: Comparison) -> list[Change]:
         if row[0] not in scenarios:
             continue                  # the baseline covers more labs than this comparison
         old, new = before.get(key), now.get(key)
+        engines = before_engines.get((row[0], machine), ""), now_engines.get((row[0], machine), "")
         if old is None or new is None:
             changes.append(Change(row, machine, "step", "present" if old else "absent",
-                                  "present" if new else "absent"))
+                                  "present" if new else "absent", *engines))
             continue
         for fact in sorted(set(old.facts) | set(new.facts)):
             if old.facts.get(fact) != new.facts.get(fact):
-                changes.append(Change(row, machine, fact, old.facts.get(fact), new.facts.get(fact)))
+                changes.append(Change(row, machine, fact, old.facts.get(fact), new.facts.get(fact), *engines))
     return changes

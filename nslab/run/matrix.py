@@ -46,7 +46,7 @@ class Cell:
 
 
 class Matrix:
-    def __init__(self, lab: Lab, boxes: list[Box], scenarios: list[Scenario], jobs: int,
+    def __init__(self, lab: Lab, cells: list[tuple[Box, Scenario]], jobs: int,
                  continue_on_failure: bool, destroy: str, docker_url: str, console: Console):
         self.lab = lab
         self.jobs = jobs
@@ -57,7 +57,7 @@ class Matrix:
         self.matrix_id = new_run_id("matrix")
         self.folder = artifacts_dir() / "matrix" / self.matrix_id
         self.folder.mkdir(parents=True)
-        self.cells = [Cell(box, scenario) for box in boxes for scenario in scenarios]
+        self.cells = [Cell(box, scenario) for box, scenario in cells]
         self._lock = threading.Lock()
         self._stop = threading.Event()
 

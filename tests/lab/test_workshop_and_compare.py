@@ -98,8 +98,10 @@ def test_baseline_drift_names_exactly_the_changed_cell_and_exits_nonzero(userns_
     process = invoke("compare", "--runs", str(run_path), "--baseline", str(baseline), "--out", str(tmp_path / "drift"))
     assert process.returncode == 1
     drift = json.loads((tmp_path / "drift" / "report.json").read_text())["drift"]
+    engine = f"Debian GNU/Linux 12 (bookworm), Docker {userns_run[2]['machines']['debian12']['docker_version']}"
     assert drift == [{"scenario": "userns", "mode": "userns", "step": "registry-userns", "machine": "debian12",
-                      "fact": "uid_host", "before": 999, "after": real_host_uid}]
+                      "fact": "uid_host", "before": 999, "after": real_host_uid,
+                      "before_engine": engine, "after_engine": engine}]
     assert f"debian12 userns/userns/registry-userns: uid_host: 999 -> {real_host_uid}" in process.stdout
 
 

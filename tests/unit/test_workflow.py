@@ -28,7 +28,27 @@ def test_workflow_cells_are_the_local_matrix():
     assert sorted(cells["scenario"]) == sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
     compare = workflow["jobs"]["compare"]
     assert compare["needs"] == ["cell", "vm"] and compare["if"] == "always()"
-    assert any("invoke compare --runs artifacts" in step.get("run", "") for step in compare["steps"])
+    assert any("invoke nightly --from-runs cells --folder nights" in step.get("run", "")
+               for step in compare["steps"])
+
+
+def test_the_compare_job_keeps_the_nights_and_fails_on_a_change_after_saving_them():
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["compare"]["steps"]
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    restore, save = uses.index("actions/cache/restore"), uses.index("actions/cache/save")
+    night = next(i for i, step in enumerate(steps) if step.get("id") == "night")
+    fail = next(i for i, step in enumerate(steps) if "exit 1" in step.get("run", ""))
+    assert restore < night < save < fail
+    assert steps[restore]["with"]["restore-keys"] == "nslab-nights-" and steps[save]["if"] == "always()"
+    assert "GITHUB_STEP_SUMMARY" in steps[night + 1]["run"] and "invoke history" in steps[night + 1]["run"]
+
+
+def test_lab_yaml_nightly_cells_are_the_workflows_cells():
+    workflow = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    groups = [(sorted(g.boxes), sorted(g.scenarios)) for g in load_lab().nightly.cells]
+    assert (sorted(workflow["cell"]["strategy"]["matrix"]["box"]),
+            sorted(workflow["cell"]["strategy"]["matrix"]["scenario"])) in groups
+    assert (["debian12-vm"], sorted(workflow["vm"]["strategy"]["matrix"]["scenario"])) in groups
 
 
 def test_workflow_vm_job_runs_every_lab_on_the_libvirt_twin_of_a_local_box():

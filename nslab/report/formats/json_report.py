@@ -25,7 +25,8 @@ def as_data(comparison: Comparison, changes: list[Change]) -> dict:
                      for key, modes in comparison.uid_maps().items()},
         "counts": comparison.counts(),
         "drift": [{"scenario": c.row[0], "mode": c.row[1], "step": c.row[2], "machine": c.machine,
-                   "fact": c.fact, "before": c.before, "after": c.after} for c in changes],
+                   "fact": c.fact, "before": c.before, "after": c.after, "before_engine": c.before_engine,
+                   "after_engine": c.after_engine} for c in changes],
     }
 
 def render(comparison: Comparison, changes: list[Change]) -> str:

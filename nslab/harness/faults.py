@@ -108,13 +108,13 @@ class FaultSuite:
 
     def _count_lost_artifacts(self, run_path: Path) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
-        manifest lists as judged whose command, outputs or record cannot be read. A step that ended
-        in error (its connection cut, say) may never have written its files: nothing of it was lost."""
+        manifest lists as judged whose command, outputs or record cannot be read. A step whose
+        connection was cut under it never wrote its files: nothing of it was lost."""
         view = RunView(run_path)
         integrity = view.verify()
         lost = len(integrity.missing) + len(integrity.changed)
         for ref in view.all_steps():
-            if ref.status in (Status.NOT_RUN, Status.ERROR):
+            if ref.status == Status.NOT_RUN or (ref.status == Status.ERROR and "lost during" in ref.detail):
                 continue
             for suffix in ("cmd", "stdout", "stderr", "json"):
                 try:
@@ -318,6 +318,9 @@ class FaultSuite:
         if self.docker_url != own_socket_url() or not own_daemon_running():
             raise NotInjected("the host daemon is not nslab's own; nslab never restarts another")
         host = docker.DockerClient(base_url=self.docker_url)
+        if not host.info().get("LiveRestoreEnabled"):
+            raise NotInjected("nslab's host daemon was started without --live-restore (by an older nslab): "
+                              "`invoke down --host-daemon` first")
         witness = host.containers.run(f"{self.box.image}:latest", "600", entrypoint="sleep", detach=True,
                                       name=f"{self.tag}-witness", network_mode="none")
         try:
@@ -332,7 +335,7 @@ class FaultSuite:
             start_own_daemon(log=lambda _: None)
             restart = time.monotonic() - started
             host = docker.DockerClient(base_url=self.docker_url)
-            stopped = sorted(running - {c.name for c in host.containers.list()})
+            stopped = sorted(name for name in running if self._state(host, name) not in ("running", "gone"))
             try:
                 output, _ = process.communicate(timeout=600)
             except subprocess.TimeoutExpired:
@@ -352,6 +355,13 @@ class FaultSuite:
                        f"its machine left: {left}" + (f"; said: {said[:200]}" if said else "")
         finally:
             witness.remove(force=True)
+
+    @staticmethod
+    def _state(host, name: str) -> str:
+        try:
+            return host.containers.get(name).status
+        except docker.errors.NotFound:
+            return "gone"          # removed by its own run meanwhile, not stopped by the restart
 
     def artifacts_full(self):
         """The artifacts' filesystem full mid-run: a tmpfs far smaller than a run."""

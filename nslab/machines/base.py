@@ -1,7 +1,10 @@
 """What nslab needs of a lab machine, and the sets of machines (instances) runs use."""
 from __future__ import annotations
 
+import re
+import shutil
 import socket
+import subprocess
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -99,13 +102,25 @@ _ports_given: set[int] = set()
 _ports_lock = threading.Lock()
 
 
+def nat_ports() -> set[int]:
+    """Ports a NAT rule redirects (Docker's published ports, and any it left behind). A port free to
+    bind may still be one of them, and a connection to it would reach the rule's container instead."""
+    iptables = shutil.which("iptables")
+    if iptables is None:
+        return set()
+    result = subprocess.run([iptables, "-w", "-t", "nat", "-S"], capture_output=True, text=True)
+    return {int(port) for port in re.findall(r"--dport (\d+) .*-j DNAT", result.stdout)}
+
+
 def free_loopback_port() -> int:
-    """A port free on 127.0.0.1 now and not handed to another machine of this process."""
+    """A port free on 127.0.0.1 now, redirected by no NAT rule, and not handed to another machine
+    of this process."""
     with _ports_lock:
+        taken = nat_ports()
         while True:
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
-            if port not in _ports_given:
+            if port not in _ports_given and port not in taken:
                 _ports_given.add(port)
                 return port

@@ -64,7 +64,7 @@ class _SameConnectionAdapter(requests.adapters.HTTPAdapter):
     def send(self, request, **kwargs):
         try:
             return super().send(request, **kwargs)
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.ConnectionError, paramiko.SSHException, OSError, EOFError) as exc:
             transport = self._ssh_client.get_transport()
             if transport is not None and transport.is_active():
                 raise          # the machine's daemon did not answer; the connection is fine

@@ -56,14 +56,23 @@ def ensure_host_docker(log=print) -> str:
     for url in (os.environ.get("DOCKER_HOST"), own_socket_url(), SYSTEM_SOCKET):
         if url and answers(url):
             return url
-    if own_daemon_running():
-        log("host docker: waiting for nslab's own daemon, which is (re)starting")
-        if poll_until(lambda: answers(own_socket_url()), RESTART_WAIT, max_pause=0.5):
-            return own_socket_url()
-        raise MachineError(f"nslab's own host dockerd (pid {read_pid(own_pidfile())}) did not answer within "
-                           f"{RESTART_WAIT}s; see {own_daemon_dir() / 'dockerd.log'}")
+    if wait_for_own_daemon(log):
+        return own_socket_url()
     start_own_daemon(log)
     return own_socket_url()
+
+
+def wait_for_own_daemon(log=print) -> bool:
+    """Whether nslab's own daemon answers, waiting while it (re)starts; False when none runs."""
+    if not own_daemon_running():
+        return False
+    if answers(own_socket_url()):
+        return True
+    log("host docker: waiting for nslab's own daemon, which is (re)starting")
+    if poll_until(lambda: answers(own_socket_url()), RESTART_WAIT, max_pause=0.5):
+        return True
+    raise MachineError(f"nslab's own host dockerd (pid {read_pid(own_pidfile())}) did not answer within "
+                       f"{RESTART_WAIT}s; see {own_daemon_dir() / 'dockerd.log'}")
 
 
 def own_pidfile() -> Path:
@@ -71,7 +80,12 @@ def own_pidfile() -> Path:
 
 
 def own_daemon_running() -> bool:
-    return alive(read_pid(own_pidfile()))
+    """A dockerd holds nslab's pidfile (not a stale pid that another process took since)."""
+    pid = read_pid(own_pidfile())
+    try:
+        return alive(pid) and Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
+    except OSError:
+        return False
 
 
 def start_own_daemon(log=print, timeout: float = 60) -> None:

@@ -18,6 +18,8 @@ from .compare import Change, Comparison, build, drift, resolve_runs
 from .formats import write_reports
 
 NIGHT_FILE = "night.json"
+# The newest night recorded in a folder, by name: written only once the night is whole.
+LATEST_FILE = "LATEST"
 
 
 @dataclass
@@ -85,7 +87,8 @@ def cell_states(comparison: Comparison, planned: list[dict]) -> list[dict]:
         counts[cell.status] = counts.get(cell.status, 0) + 1
     for entry in cells.values():
         failing = {"fail", "error", "not-run"} & set(entry["counts"])
-        entry["state"] = "failed" if failing else "passed"
+        # A run that broke before its first step (a bring-up that failed) has no step to count.
+        entry["state"] = "error" if not entry["counts"] else "failed" if failing else "passed"
     for plan in planned:             # cells of the matrix that left no run (box build failed, not available)
         name = f"{plan['box']}/{plan['scenario']}"
         if name not in cells:
@@ -140,6 +143,7 @@ def record_night(path: Path, planned: list[dict], baseline: Night | None, now: d
     night = Night(path, record)
     write_atomic(path / "summary.md", summary_markdown(night, baseline))
     write_json(path / NIGHT_FILE, record)
+    write_atomic(path.parent / LATEST_FILE, path.name + "\n")
     return night
 
 

@@ -41,6 +41,7 @@ def test_the_same_night_again_has_no_change_and_says_since_when(tmp_path):
     assert second.name == "2026-11-20-2" and second.record["baseline"] == "2026-11-20"
     assert second.changes == []
     assert "No change since 2026-11-20." in (second.path / "summary.md").read_text()
+    assert (tmp_path / "LATEST").read_text() == "2026-11-20-2\n"      # what the workflow publishes
 
 
 def test_a_cell_that_could_not_run_is_named_once_as_a_cell_with_both_engines(tmp_path):

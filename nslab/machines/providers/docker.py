@@ -17,7 +17,8 @@ class DockerProvider(Provider):
 
     def before_vagrant(self, instance, log) -> None:
         # Vagrant's docker calls fail at once on a host daemon that is restarting; wait it out.
-        from ..hostdocker import ensure_host_docker
+        from ..hostdocker import ensure_host_docker, wait_for_own_daemon
+        wait_for_own_daemon(log)
         ensure_host_docker(log)
 
     def build(self, box, docker_url, force, log) -> dict:

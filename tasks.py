@@ -132,8 +132,8 @@ def compare(c, runs="", baseline="", out=""):
 @task(help={
     "boxes": "boxes, comma-separated (with --scenarios, instead of lab.yaml's nightly: cells)",
     "scenarios": "labs, comma-separated (default with --boxes: userns)",
-    "jobs": "cells at once (default: lab.yaml's nightly: jobs)",
-    "keep": "nights to keep; older ones are removed (default: lab.yaml's nightly: keep)",
+    "jobs": "cells at once (default, or 0: lab.yaml's nightly: jobs)",
+    "keep": "nights to keep; older ones are removed (default, or 0: lab.yaml's nightly: keep)",
     "folder": "where nights are kept (default: artifacts/nightly)",
     "from-runs": "a folder of runs made elsewhere (a CI job's matrix cells): keep and compare those, run nothing",
 })
@@ -165,6 +165,16 @@ def down(c, box="", host_daemon=False, instance=""):
     _exit(api.down, box or None, host_daemon=host_daemon, instance_name=instance or None)
 
 
+@task(help={
+    "box": "the machine's box (needed when more than one lab machine runs)",
+    "instance": "the machine's instance (default: any; the project's own is 'default')",
+})
+def login(c, box="", instance=""):
+    """An interactive shell on a lab machine a run kept (`invoke up … --destroy never`), as `vagrant ssh`
+    gives it; one line saying so when none runs."""
+    _exit(api.login, box or None, instance or None)
+
+
 @task
 def status(c):
     """List lab machines, their state and their daemon's current mode."""
@@ -184,4 +194,4 @@ def box_build(c, box="", force=False, provider=""):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, box)
+ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, login, box)

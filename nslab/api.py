@@ -212,13 +212,15 @@ def _print_night(night, baseline) -> None:
     for cell in night.record["cells"]:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
         log(f"  {cell['cell']}: {cell['state']} ({counts})")
+    from rich.markup import escape
+
     for problem in night.record["evidence_problems"]:
-        console.print(f"[bold red]evidence does not hold[/] {problem}", soft_wrap=True)
+        console.print(f"[bold red]evidence does not hold[/] {escape(problem)}", soft_wrap=True)
     if baseline is None:
         log(f"night {night.name}: no baseline yet (the first night kept in {night.path.parent})")
     elif night.changes:
         for change in night.changes:
-            console.print(f"[bold red]changed[/] {change['text']}", soft_wrap=True, markup=True, highlight=False)
+            console.print(f"[bold red]changed[/] {escape(change['text'])}", soft_wrap=True)
         log(f"night {night.name}: {len(night.changes)} change(s) since {baseline.name}")
     else:
         log(f"night {night.name}: no change since {baseline.name}")
@@ -491,6 +493,38 @@ def _destroy_instance(lab, url: str, instance, wanted: set[str]) -> int:
     if not instance.is_default and instance.dotfile_path.exists():
         VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
     return failures
+
+
+def login(box_name: str | None = None, instance_name: str | None = None) -> int:
+    """An interactive shell on a machine a run kept (`--destroy never`), through `vagrant ssh`."""
+    import os
+
+    from .machines.base import instances
+    from .machines.hostdocker import ensure_host_docker
+    from .machines.vagrant import machine_states, vagrant_env
+
+    lab = load_lab()
+    if box_name:
+        lab.box(box_name)
+    chosen = [i for i in instances() if instance_name is None or i.name == instance_name]
+    if instance_name is not None and not chosen:
+        raise ConfigError(f"--instance {instance_name}: no such instance (known: "
+                          f"{', '.join(i.name for i in instances())})")
+    url = ensure_host_docker(log)
+    running = [(instance, name) for instance in chosen for name, state in machine_states(url, instance).items()
+               if state == "running" and box_name in (None, name)]
+    if not running:
+        which = f"of box {box_name} " if box_name else ""
+        where = f"in instance {instance_name} " if instance_name else ""
+        raise ConfigError(f"no lab machine {which}{where}is running: keep one with "
+                          f"`invoke up scenario=userns --destroy never`, then log in")
+    if len(running) > 1:
+        listed = ", ".join(f"{name} (instance {instance.name})" for instance, name in running)
+        raise ConfigError(f"{len(running)} lab machines are running: {listed}; name one with --box and --instance")
+    instance, name = running[0]
+    log(f"login: {name} (instance {instance.name}) through `vagrant ssh`; `exit` leaves it running")
+    os.chdir(PROJECT_ROOT)
+    os.execvpe("vagrant", ["vagrant", "ssh", name], vagrant_env(url, instance))
 
 
 def status() -> int:

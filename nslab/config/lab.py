@@ -25,6 +25,9 @@ class Box(BaseModel):
     init: Literal["systemd", "sysvinit"] = "systemd"
     layout: Literal["debian", "boot2docker"] = "debian"
     extra_packages: list[str] = []
+    # A sentinel box (the unstable suite): its recipe carries the day, so it is built anew
+    # each day with whatever that suite packages then.
+    rebuild_daily: bool = False
     # The box this one is another provider's machine of: `--box debian12
     # --provider libvirt` picks the libvirt box that is the same as debian12.
     same_as: str | None = None

@@ -76,6 +76,8 @@ def recipe_hash(box: Box) -> str:
     digest = hashlib.sha256()
     for part in (box.suite, debian_mirror(), box.provider, box.init, box.layout, ",".join(box.extra_packages)):
         digest.update(part.encode() + b"\0")
+    if box.rebuild_daily:
+        digest.update(time.strftime("%Y-%m-%d", time.gmtime()).encode() + b"\0")
     for path in sorted((provision_dir() / BOX_DIR).iterdir()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(vagrant_public_key().read_bytes())

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
+from ..subids import SubIdRange, parse_subids
 from .normalize import error_line, normalize_line
 
 RowKey = tuple[str, str, str]          # scenario, mode, step id
@@ -108,11 +109,33 @@ class Change:
 
 
 @dataclass
+class IdPicture:
+    """One machine in one mode: its subordinate ranges on one number line, where each judged
+    container id lands on it, and each judged process as `ps` shows it inside and on the host."""
+    ranges: list[SubIdRange] = field(default_factory=list)
+    #: (container, uid inside, uid on the machine), as the uid checks observed them.
+    landings: list[tuple[str, int, int]] = field(default_factory=list)
+    #: (container, uid inside) -> side (inside, host) -> (user as ps shows it, uid).
+    processes: dict[tuple[str, int], dict[str, tuple[str, int]]] = field(default_factory=dict)
+
+    def overlaps(self) -> list[tuple[SubIdRange, SubIdRange]]:
+        return [(a, b) for i, a in enumerate(self.ranges) for b in self.ranges[i + 1:] if a.overlaps(b)]
+
+    @property
+    def top(self) -> int:
+        """The number line's end: past every range and every landing."""
+        ends = [r.end for r in self.ranges] + [host for _, _, host in self.landings] + [1]
+        return int(max(ends) * 1.08) + 1
+
+
+@dataclass
 class Comparison:
     columns: list[Column] = field(default_factory=list)
     rows: list[RowKey] = field(default_factory=list)
     cells: dict[tuple[RowKey, str], Cell] = field(default_factory=dict)
     runs: list[Path] = field(default_factory=list)
+    #: (column key, mode) -> the picture of that machine's ids in that mode.
+    id_pictures: dict[tuple[str, str], IdPicture] = field(default_factory=dict)
 
     def cell(self, row: RowKey, column: Column) -> Cell | None:
         return self.cells.get((row, column.key))
@@ -193,7 +216,31 @@ def build(run_paths: list[Path]) -> Comparison:
                 step_proof = proofs.get(ref)
                 comparison.cells[(row, column.key)] = _cell(view, ref, step_proof.step if step_proof else None,
                                                             step_proof)
+            if judgement is not None:
+                _draw_ids(comparison, view, column, [s for s in judgement.steps if s.ref.machine == machine])
     return comparison
+
+
+def _draw_ids(comparison: Comparison, view: RunView, column: Column, steps: list[StepJudgement]) -> None:
+    """What the id pictures show, from the judged verdicts and each mode's /etc/subuid."""
+    for step in steps:
+        picture = comparison.id_pictures.get((column.key, step.mode))
+        if picture is None:
+            picture = comparison.id_pictures[(column.key, step.mode)] = IdPicture()
+            try:
+                picture.ranges = parse_subids(view.read_text(f"{step.machine}/{step.mode}/subuid") or "")
+            except ConfigError:
+                pass           # a damaged range file is flagged by the digests; the picture goes without
+        for verdict in step.verdicts:
+            observed = verdict.observed if isinstance(verdict.observed, dict) else {}
+            if verdict.check == "uid" and "host" in observed:
+                landing = (observed["container"], observed["inside"], observed["host"])
+                if landing not in picture.landings:
+                    picture.landings.append(landing)
+            elif verdict.check == "ps_row" and "uid" in observed and step.expect is not None:
+                spec = step.expect.ps_row
+                process = picture.processes.setdefault((spec.container, spec.uid), {})
+                process[spec.side] = (observed["user"], observed["uid"])
 
 
 def _column_for(comparison: Comparison, view: RunView, machine: str, record: dict) -> Column:

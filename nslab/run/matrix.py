@@ -113,7 +113,8 @@ class Matrix:
                         done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                         for future in done:
                             cell = pending.pop(future)
-                            if cell.state != "passed" and not self.continue_on_failure:
+                            # A box that could not be built says so on its own row; the others go on.
+                            if cell.state != "passed" and cell.started is not None and not self.continue_on_failure:
                                 self._stop.set()
                         live.update(self.table())
                 except KeyboardInterrupt:

@@ -23,6 +23,14 @@ def as_data(comparison: Comparison, changes: list[Change]) -> dict:
         "uid_maps": {key: {mode: [{"container": c, "container_uid": i, "host_uid": h} for c, i, h in entries]
                            for mode, entries in modes.items()}
                      for key, modes in comparison.uid_maps().items()},
+        "id_pictures": [{"column": key, "mode": mode, "ranges": [str(r) for r in picture.ranges],
+                         "overlaps": [[str(a), str(b)] for a, b in picture.overlaps()],
+                         "landings": [{"container": c, "container_uid": i, "host_uid": h}
+                                      for c, i, h in picture.landings],
+                         "processes": [{"container": c, "uid": u, **{side: {"user": user, "uid": uid}
+                                                                     for side, (user, uid) in sides.items()}}
+                                       for (c, u), sides in picture.processes.items()]}
+                        for (key, mode), picture in comparison.id_pictures.items()],
         "counts": comparison.counts(),
         "drift": [{"scenario": c.row[0], "mode": c.row[1], "step": c.row[2], "machine": c.machine,
                    "fact": c.fact, "before": c.before, "after": c.after, "before_engine": c.before_engine,

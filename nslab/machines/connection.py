@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import docker
 import paramiko
 import requests
-from docker.transport.sshconn import SSHConnectionPool
+from docker.transport.sshconn import SSHConnection, SSHConnectionPool
 from fabric import Config, Connection
 from fabric.runners import Remote as FabricRemoteRunner
 from invoke.exceptions import CommandTimedOut
@@ -43,9 +43,29 @@ class CommandResult:
         return self.stdout + self.stderr
 
 
+class _DialStdio(SSHConnection):
+    """`docker system dial-stdio` on a channel that must open within the timeout: on a machine
+    that vanished without closing the connection (a VM's qemu killed), opening one waits forever."""
+
+    def connect(self):
+        try:
+            sock = self.ssh_transport.open_session(timeout=self.timeout)
+        except paramiko.SSHException as exc:
+            if not self.ssh_transport.is_active():
+                raise MachineError(f"connection lost during: docker API ({exc})") from None
+            raise MachineError(f"the machine stopped answering: no SSH channel for the docker API within "
+                               f"{self.timeout:.0f}s ({exc})") from None
+        sock.settimeout(self.timeout)
+        sock.exec_command("docker system dial-stdio")
+        self.sock = sock
+
+
 class _FreshChannelPool(SSHConnectionPool):
     """A new `docker system dial-stdio` channel per request: a pooled one dies
     silently whenever the daemon restarts, and the lab restarts it often."""
+
+    def _new_conn(self):
+        return _DialStdio(self.ssh_transport, self.timeout)
 
     def _put_conn(self, conn):
         if conn is not None:

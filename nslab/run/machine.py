@@ -85,6 +85,7 @@ class MachineRun:
                 raise           # nothing more can be recorded: the run stops here
             except NslabError as exc:
                 # The daemon refused its mode, or the connection or the machine failed: later steps cannot run.
+                self._log(f"error: {exc}")
                 self._fail_rest(steps[position:], str(exc))
                 break
             self._record(outcome)

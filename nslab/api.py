@@ -30,6 +30,10 @@ def parse_boxes(text: str | None, lab, provider: str | None = None) -> list[Box]
     return [lab.box(name, provider) for name in names]
 
 
+def parse_scenarios(text: str | None) -> list:
+    return [load_scenario(name) for name in (n.strip() for n in (text or "userns").split(",")) if name]
+
+
 def _check_provider(provider: str | None) -> None:
     from .machines.providers import PROVIDERS
     if provider is not None and provider not in PROVIDERS:
@@ -123,8 +127,7 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
         raise ConfigError(f"--jobs {jobs}: expected 1 or more")
     lab = load_lab()
     boxes = parse_boxes(box_names, lab) if box_names else [lab.box(n) for n in lab.default_boxes]
-    names = [n.strip() for n in (scenario_names or "userns").split(",") if n.strip()]
-    scenarios = [load_scenario(name) for name in names]
+    scenarios = parse_scenarios(scenario_names)
     url = ensure_host_docker(log)
     grid = Matrix(lab, [(box, scenario) for box in boxes for scenario in scenarios], jobs, continue_on_failure,
                   destroy, url, console)
@@ -183,9 +186,7 @@ def nightly(box_names: str | None = None, scenario_names: str | None = None, job
 
 def _nightly_cells(lab, box_names: str | None, scenario_names: str | None) -> list:
     if box_names or scenario_names:
-        boxes = parse_boxes(box_names, lab)
-        names = [n.strip() for n in (scenario_names or "userns").split(",") if n.strip()]
-        groups = [(boxes, [load_scenario(name) for name in names])]
+        groups = [(parse_boxes(box_names, lab), parse_scenarios(scenario_names))]
     else:
         if not lab.nightly.cells:
             raise ConfigError("lab.yaml has no nightly: cells (or give --boxes and --scenarios)")
@@ -209,11 +210,12 @@ def _run_cells(lab, cells: list, jobs: int) -> tuple[list[Path], list[dict]]:
 
 
 def _print_night(night, baseline) -> None:
-    for cell in night.record["cells"]:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
-        log(f"  {cell['cell']}: {cell['state']} ({counts})")
     from rich.markup import escape
 
+    from .report.nights import verdicts_of
+
+    for cell in night.record["cells"]:
+        log(f"  {cell['cell']}: {cell['state']} ({verdicts_of(cell)})")
     for problem in night.record["evidence_problems"]:
         console.print(f"[bold red]evidence does not hold[/] {escape(problem)}", soft_wrap=True)
     if baseline is None:

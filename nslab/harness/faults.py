@@ -328,7 +328,8 @@ class FaultSuite:
             if process.poll() is not None or run_path is None:
                 process.kill()
                 raise NotInjected(f"the run ended (exit {process.returncode}) before the daemon could be restarted")
-            own = {m.get("container") for m in json.loads((run_path / "manifest.json").read_text())["machines"].values()}
+            machines = json.loads((run_path / "manifest.json").read_text())["machines"]
+            own = {machine.get("container") for machine in machines.values()}
             running = {c.name for c in host.containers.list()} - own
             started = time.monotonic()
             terminate(read_pid(own_pidfile()), 30)

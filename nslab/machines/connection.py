@@ -52,7 +52,7 @@ class _DialStdio(SSHConnection):
             sock = self.ssh_transport.open_session(timeout=self.timeout)
         except paramiko.SSHException as exc:
             if not self.ssh_transport.is_active():
-                raise MachineError(f"connection lost during: docker API ({exc})") from None
+                raise          # the connection is gone: the adapter names it, with the request
             raise MachineError(f"the machine stopped answering: no SSH channel for the docker API within "
                                f"{self.timeout:.0f}s ({exc})") from None
         sock.settimeout(self.timeout)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from .nights import Night
+from .nights import Night, engine_of, verdicts_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,10 +34,8 @@ def grid(nights: list[Night]) -> tuple[list[str], dict[tuple[str, str], Square]]
             if cell is None:
                 squares[(name, night.name)] = Square("absent", "", "", changed.get(name, []), None)
                 continue
-            verdicts = ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
-            engine = f"{cell['distro']}, Docker {cell['docker_version']}" if cell.get("distro") else ""
-            squares[(name, night.name)] = Square(cell["state"], verdicts, engine, changed.get(name, []),
-                                                 cell.get("run"))
+            squares[(name, night.name)] = Square(cell["state"], verdicts_of(cell), engine_of(cell),
+                                                 changed.get(name, []), cell.get("run"))
     return cells, squares
 
 

@@ -107,12 +107,18 @@ def cell_changes(before: dict[str, dict], after: dict[str, dict]) -> list[Change
         new_state = new["state"] if new else "absent"
         if old_state != new_state:
             changes.append(Change((scenario, "", ""), box, "cell", old_state, new_state,
-                                  _engine(old), _engine(new)))
+                                  engine_of(old), engine_of(new)))
     return changes
 
 
-def _engine(cell: dict | None) -> str:
+def engine_of(cell: dict | None) -> str:
+    """A kept cell's distro and Docker, as a change names them."""
     return f"{cell['distro']}, Docker {cell['docker_version']}" if cell and cell.get("distro") else ""
+
+
+def verdicts_of(cell: dict) -> str:
+    """A kept cell's verdict counts ("20 pass"), or why it has none."""
+    return ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
 
 
 def record_night(path: Path, planned: list[dict], baseline: Night | None, now: datetime | None = None) -> Night:
@@ -154,7 +160,7 @@ def summary_markdown(night: Night, baseline: Night | None) -> str:
                  "No baseline yet: this is the first night kept.")
     lines += ["", "| cell | distro | Docker | state | verdicts |", "|---|---|---|---|---|"]
     for cell in night.record["cells"]:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
+        counts = verdicts_of(cell)
         lines.append(f"| {cell['cell']} | {cell.get('distro', '')} | {cell.get('docker_version', '')} | "
                      f"{cell['state']} | {counts.replace('|', '/')} |")
     if baseline is not None:

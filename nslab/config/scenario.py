@@ -10,8 +10,10 @@ import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, create_model,
+                      model_validator)
 
+from ..daemon.engines import ENGINES
 from ..errors import ConfigError
 from ..judge.checks import KINDS
 from ..paths import scenarios_dir
@@ -19,6 +21,11 @@ from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
 from .yamlfile import YamlDoc
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
+# {mode.engine}: the command line of the step's engine, as its user; {mode.options}: the mode's
+# container options. Both are written into the command as they are (the others are quoted).
+MODE_PLACEHOLDERS = ("engine", "options")
+# Container options reach the shell unquoted: words of flags and values, nothing the shell reads.
+CONTAINER_OPTIONS = r"^[A-Za-z0-9 =:,./_-]*$"
 
 
 class Strict(BaseModel):
@@ -47,12 +54,33 @@ class ImageSpec(Strict):
 
 
 class ModeSpec(Strict):
-    """A daemon mode. Every mode trusts the lab registry at 127.0.0.1:5000."""
+    """A mode: the machine's Docker daemon configured one way (it trusts the lab registry at
+    127.0.0.1:5000), or a rootless engine run by an unprivileged user nslab creates."""
+    engine: str = Field(default="dockerd", description="dockerd (the machine's daemon) or a rootless engine "
+                                                       "of nslab/daemon/engines/")
+    user: str | None = Field(default=None, pattern=USER_NAME,
+                             description="the unprivileged user a rootless engine runs as (nslab creates it)")
+    container_options: str = Field(default="", pattern=CONTAINER_OPTIONS,
+                                   description="what {mode.options} stands for, e.g. '--user 1000:1000'")
     userns_remap: str | None = Field(default=None, description="'default' or a user nslab creates")
     subid_start: int | None = Field(default=None, ge=1, description="start of that user's range")
     subid_count: int = Field(default=65536, ge=1)
     # More daemon options, as daemon.json spells them (e.g. {"icc": false}).
     daemon_options: dict[str, bool | int | str | list[str]] = {}
+
+    @model_validator(mode="after")
+    def _engine_known(self):
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine: unknown '{self.engine}' (known: {', '.join(ENGINES)})")
+        rootless = ENGINES[self.engine].rootless
+        if rootless and (self.userns_remap or self.daemon_options or self.subid_start is not None):
+            raise ValueError(f"engine {self.engine} runs as its user: userns_remap, subid_start and "
+                             f"daemon_options apply to the machine's dockerd")
+        if rootless and not self.user:
+            raise ValueError(f"engine {self.engine} needs 'user': the unprivileged user it runs as")
+        if not rootless and self.user:
+            raise ValueError("'user' applies to a rootless engine; dockerd runs as root")
+        return self
 
     @model_validator(mode="after")
     def _custom_user_only(self):
@@ -99,7 +127,7 @@ class Eventually(Strict):
 class Step(Strict):
     id: str = Field(pattern=SLUG)
     title: str
-    mode: str
+    mode: str = ""
     run: str | None = None
     action: Literal["images"] | None = None
     images: list[str] = []
@@ -108,6 +136,20 @@ class Step(Strict):
     stop_when: StopWhen | None = None
     eventually: Eventually | None = None
     expect: Expect = Field(default_factory=Expect)
+    #: Where the claim comes from: a CIS Docker Benchmark id, a documentation page (a URL).
+    refs: list[str] = []
+    #: In a block of questions (`each_mode`), what the expectations are in one mode instead:
+    #: each check named here replaces the one of `expect`; `exit: null` drops it.
+    expect_in: dict[str, dict] = {}
+
+    #: The question this step asks, when a block of questions made it (its id without the mode).
+    _question: str | None = PrivateAttr(default=None)
+    #: Where the step is written in the file (for errors that name a line).
+    _where: tuple = PrivateAttr(default=())
+
+    @property
+    def question(self) -> str | None:
+        return self._question
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -119,6 +161,20 @@ class Step(Strict):
             raise ValueError("eventually applies to a step that runs a command")
         if self.action == "images" and not self.images:
             raise ValueError("an 'images' action lists the images to build or pull")
+        return self
+
+
+class Questions(Strict):
+    """Questions asked in every mode of `each_mode`, mode by mode: each step once per mode
+    (id `<step>-<mode>`), so `invoke compare` can lay them out as questions × modes."""
+    each_mode: list[str] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _mode_comes_from_the_block(self):
+        for step in self.steps:
+            if step.mode:
+                raise ValueError(f"step '{step.id}': a step of an each_mode block takes its mode from the block")
         return self
 
 
@@ -139,16 +195,30 @@ class Scenario(Strict):
     images: dict[str, ImageSpec]
     modes: dict[str, ModeSpec]
     cleanup: Cleanup = Cleanup()
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Annotated[Annotated[Step, Tag("step")] | Annotated[Questions, Tag("questions")],
+                          Discriminator(lambda entry: "questions" if isinstance(entry, Questions) or
+                                        (isinstance(entry, dict) and "each_mode" in entry) else "step")]] = \
+        Field(min_length=1)
 
     path: Path | None = Field(default=None, exclude=True)
 
+    @property
+    def questions(self) -> list[str]:
+        """The questions the scenario asks in several modes, in order."""
+        return list(dict.fromkeys(step.question for step in self.steps if step.question))
 
-def render(command: str, image_refs: dict[str, str], file_paths: dict[str, str] | None = None) -> str:
+
+def render(command: str, image_refs: dict[str, str], file_paths: dict[str, str] | None = None,
+           mode: dict[str, str] | None = None) -> str:
     """Fills {images.NAME} with the image reference and {files.NAME} with the folder's path on
-    the machine, shell-quoted."""
+    the machine, shell-quoted; {mode.engine} and {mode.options} as they are."""
     values = {"images": image_refs, "files": file_paths or {}}
-    return PLACEHOLDER.sub(lambda m: shlex.quote(values[m.group(1)][m.group(2)]), command)
+    mode = mode or {"engine": "docker", "options": ""}
+
+    def fill(match: re.Match) -> str:
+        kind, name = match.groups()
+        return mode[name] if kind == "mode" else shlex.quote(values[kind][name])
+    return PLACEHOLDER.sub(fill, command)
 
 
 # What a scenario may bring: small folders of plain files (they travel inside one command).
@@ -200,26 +270,61 @@ def load_scenario(name_or_path: str) -> Scenario:
     doc = YamlDoc.read(path)
     scenario = doc.validate(Scenario)
     scenario.path = path
+    _expand_questions(doc, scenario)
     _check_references(doc, scenario)
     return scenario
+
+
+def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
+    """Each block of questions becomes its steps once per mode, mode by mode (one switch a mode)."""
+    steps: list[Step] = []
+    for index, entry in enumerate(scenario.steps):
+        if isinstance(entry, Step):
+            entry._where = ("steps", index)
+            steps.append(entry)
+            continue
+        for position, mode in enumerate(entry.each_mode):
+            if mode not in scenario.modes:
+                raise doc.error(("steps", index, "each_mode", position), f"unknown mode '{mode}' "
+                                f"(this scenario defines: {', '.join(scenario.modes)})")
+        for step_index, step in enumerate(entry.steps):
+            for mode in step.expect_in:
+                if mode not in entry.each_mode:
+                    raise doc.error(("steps", index, "steps", step_index, "expect_in", mode),
+                                    f"'{mode}' is not a mode of this block ({', '.join(entry.each_mode)})")
+        for mode in entry.each_mode:
+            for step_index, step in enumerate(entry.steps):
+                where = ("steps", index, "steps", step_index)
+                expect = {**step.expect.model_dump(exclude_none=True), **step.expect_in.get(mode, {})}
+                try:
+                    asked = step.model_copy(update={
+                        "id": f"{step.id}-{mode}", "mode": mode, "expect_in": {},
+                        "expect": Expect.model_validate({k: v for k, v in expect.items() if v is not None})})
+                except ValueError as exc:
+                    raise doc.error(where + ("expect_in", mode), str(exc).splitlines()[-1]) from None
+                asked._question, asked._where = step.id, where
+                steps.append(asked)
+    scenario.steps = steps
 
 
 def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
     """What the schema alone cannot see: names that must refer to something."""
     seen_ids: set[str] = set()
-    for index, step in enumerate(scenario.steps):
-        here = ("steps", index)
+    for step in scenario.steps:
+        here = step._where
         if step.id in seen_ids:
             raise doc.error(here + ("id",), f"duplicate step id '{step.id}'")
         seen_ids.add(step.id)
         if step.mode not in scenario.modes:
+            if not step.mode:
+                raise doc.error(here, f"step '{step.id}' names no mode")
             raise doc.error(here + ("mode",), f"unknown mode '{step.mode}' "
                             f"(this scenario defines: {', '.join(scenario.modes)})")
         for position, image in enumerate(step.images):
             if image not in scenario.images:
                 raise doc.error(here + ("images", position), f"unknown image '{image}' "
                                 f"(this scenario defines: {', '.join(scenario.images)})")
-        known = {"images": scenario.images, "files": scenario.files}
+        known = {"images": scenario.images, "files": scenario.files, "mode": MODE_PLACEHOLDERS}
         for match in PLACEHOLDER.finditer(step.run or ""):
             kind, name = match.groups()
             if name not in known.get(kind, {}):

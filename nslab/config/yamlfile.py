@@ -54,18 +54,19 @@ class YamlDoc:
         return 1
 
     def error(self, loc: Loc, message: str) -> ConfigError:
-        where = _dotted(tuple(part for part in loc if part in self._known_parts(loc)))
+        loc = self._in_file(loc)
+        where = _dotted(loc)
         prefix = f"{self.path}:{self.line(loc)}: "
         return ConfigError(prefix + (f"{where}: " if where else "") + message)
 
-    def _known_parts(self, loc: Loc) -> set:
-        # pydantic adds union member names ("int", "literal[...]") to a loc;
-        # only parts that are real keys or indexes of the file are shown.
-        known = set()
-        for end in range(1, len(loc) + 1):
-            if loc[:end] in self._lines:
-                known.add(loc[end - 1])
-        return known
+    def _in_file(self, loc: Loc) -> Loc:
+        # pydantic adds union member names and tags ("int", "Step") to a loc;
+        # only parts that are real keys or indexes of the file are kept.
+        kept: Loc = ()
+        for part in loc:
+            if kept + (part,) in self._lines:
+                kept += (part,)
+        return kept
 
     def validate(self, model: type[Model]) -> Model:
         try:

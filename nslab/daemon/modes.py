@@ -16,6 +16,8 @@ from ..errors import ConfigError, DaemonError
 from ..machines.connection import Remote
 from ..poll import poll_until
 from ..subids import SubIdRange, next_free_start, overlapping, parse_subids, range_of
+from .engines import ENGINES
+from .engines.base import EngineUser
 from .styles import ConfigStyle
 
 LAB_REGISTRY = "127.0.0.1:5000"
@@ -30,11 +32,19 @@ class DaemonMode:
     subid_start: int | None = None
     subid_count: int = 65536
     extra_options: tuple[tuple[str, object], ...] = ()
+    engine: str = "dockerd"
+    #: The unprivileged user a rootless engine runs as.
+    user: str | None = None
+    container_options: str = ""
 
     @classmethod
     def from_spec(cls, name: str, spec: ModeSpec) -> "DaemonMode":
         return cls(name, spec.userns_remap, spec.subid_start, spec.subid_count,
-                   tuple(sorted(spec.daemon_options.items())))
+                   tuple(sorted(spec.daemon_options.items())), spec.engine, spec.user, spec.container_options)
+
+    @property
+    def rootless(self) -> bool:
+        return ENGINES[self.engine].rootless
 
     @property
     def remap_user(self) -> str | None:
@@ -70,17 +80,35 @@ class ModeState:
     daemon_log: str = ""
     persisted: str = ""
     dockerd_command: str = ""
+    #: A rootless engine's user, and its ranges.
+    engine_user: EngineUser | None = None
+    user_uid: SubIdRange | None = None
+    user_gid: SubIdRange | None = None
+    #: Where the engine's own report said it runs rootless.
+    rootless_report: str = ""
 
     @property
     def expected_data_root(self) -> str:
+        if self.engine_user is not None:
+            return ENGINES[self.mode.engine].expected_root_dir(self.engine_user)
         if self.remap_uid is None:
             return "/var/lib/docker"
         return f"/var/lib/docker/{self.remap_uid.start}.{self.remap_gid.start}"
 
     def facts(self) -> dict:
+        user = self.engine_user
         return {
             "dockerd_command": self.dockerd_command,
             "mode": self.mode.name,
+            "engine": self.mode.engine,
+            "container_options": self.mode.container_options,
+            # A rootless engine: container root is this user; other ids fall in its ranges.
+            "rootless_user": user.name if user else None,
+            "rootless_uid": user.uid if user else None,
+            "rootless_gid": user.gid if user else None,
+            "rootless_uid_range": str(self.user_uid) if self.user_uid else None,
+            "rootless_gid_range": str(self.user_gid) if self.user_gid else None,
+            "rootless_report": self.rootless_report or None,
             "userns_remap": self.mode.userns_remap,
             "remap_user": self.mode.remap_user,
             "daemon_options": self.options,

@@ -24,6 +24,8 @@ from ..poll import poll_until
 from .base import SshEndpoint
 
 DEFAULT_TIMEOUT = 120.0
+# The docker SDK's channel to the machine's own dockerd; a rootless engine's goes to its socket.
+SYSTEM_DIAL = "docker system dial-stdio"
 
 
 @dataclass
@@ -47,6 +49,10 @@ class _DialStdio(SSHConnection):
     """`docker system dial-stdio` on a channel that must open within the timeout: on a machine
     that vanished without closing the connection (a VM's qemu killed), opening one waits forever."""
 
+    def __init__(self, ssh_transport, timeout: float, dial_command: str):
+        super().__init__(ssh_transport, timeout)
+        self.dial_command = dial_command
+
     def connect(self):
         try:
             sock = self.ssh_transport.open_session(timeout=self.timeout)
@@ -56,7 +62,7 @@ class _DialStdio(SSHConnection):
             raise MachineError(f"the machine stopped answering: no SSH channel for the docker API within "
                                f"{self.timeout:.0f}s ({exc})") from None
         sock.settimeout(self.timeout)
-        sock.exec_command("docker system dial-stdio")
+        sock.exec_command(self.dial_command)
         self.sock = sock
 
 
@@ -64,8 +70,12 @@ class _FreshChannelPool(SSHConnectionPool):
     """A new `docker system dial-stdio` channel per request: a pooled one dies
     silently whenever the daemon restarts, and the lab restarts it often."""
 
+    def __init__(self, dial_command: str, **kwargs):
+        super().__init__(**kwargs)
+        self.dial_command = dial_command
+
     def _new_conn(self):
-        return _DialStdio(self.ssh_transport, self.timeout)
+        return _DialStdio(self.ssh_transport, self.timeout, self.dial_command)
 
     def _put_conn(self, conn):
         if conn is not None:
@@ -75,9 +85,9 @@ class _FreshChannelPool(SSHConnectionPool):
 class _SameConnectionAdapter(requests.adapters.HTTPAdapter):
     """Sends every docker API request over the run's own SSH connection."""
 
-    def __init__(self, ssh_client, timeout: float, where: str):
+    def __init__(self, ssh_client, timeout: float, where: str, dial_command: str):
         super().__init__()
-        self._pool = _FreshChannelPool(ssh_client=ssh_client, timeout=timeout, maxsize=4)
+        self._pool = _FreshChannelPool(dial_command, ssh_client=ssh_client, timeout=timeout, maxsize=4)
         self._ssh_client = ssh_client
         self._where = where
 
@@ -124,6 +134,15 @@ class Remote:
                             "allow_agent": False},
         )
         self._docker_api: docker.APIClient | None = None
+        #: How the docker SDK reaches the engine of the current mode.
+        self.dial_command = SYSTEM_DIAL
+
+    def use_engine_api(self, dial_command: str | None) -> None:
+        """Points the docker SDK at a rootless engine's socket (None: back to the machine's dockerd)."""
+        wanted = dial_command or SYSTEM_DIAL
+        if wanted != self.dial_command:
+            self.reset_docker_api()
+            self.dial_command = wanted
 
     def open(self, attempts_until: float = 60) -> "Remote":
         """Connects, retrying with back-off while sshd is still starting."""
@@ -198,7 +217,8 @@ class Remote:
             # base_url is never dialled: the adapter below carries every request.
             api = docker.APIClient(base_url="http://nslab-machine:2375", version="1.24", timeout=60)
             api.mount("http://", _SameConnectionAdapter(self.connection.client, timeout=60,
-                                                          where=f"{self.endpoint.host}:{self.endpoint.port}"))
+                                                          where=f"{self.endpoint.host}:{self.endpoint.port}",
+                                                          dial_command=self.dial_command))
             # Speak the daemon's own API version (Docker 1.11 predates 1.24's minimum).
             api._version = api.version(api_version=False)["ApiVersion"]
             self._docker_api = api

@@ -38,8 +38,10 @@ def read_files(remote: Remote, paths: list[str], sudo: bool = False, via: str = 
 class Capture:
     """The facts of one step, written into the run as they are read."""
 
-    def __init__(self, remote: Remote, run: RunDir, files: StepFiles):
+    def __init__(self, remote: Remote, run: RunDir, files: StepFiles, engine_cli: str = "docker"):
         self.remote = remote
+        #: How a command reaches the mode's engine (a rootless one runs as its user).
+        self.engine_cli = engine_cli
         self.run = run
         self.files = files
         self.unavailable: dict[str, str] = {}
@@ -91,7 +93,7 @@ class Capture:
         self._files({container_file(name, "inside-status"): "/proc/1/status",
                      container_file(name, "inside-passwd"): "/etc/passwd",
                      container_file(name, "inside-group"): "/etc/group"},
-                    via=f"docker exec {shlex.quote(name)}", where=f"inside container '{name}'")
+                    via=f"{self.engine_cli} exec {shlex.quote(name)}", where=f"inside container '{name}'")
 
     def _path(self, argument: str) -> None:
         container, path = argument.split(":", 1)
@@ -103,7 +105,7 @@ class Capture:
             return
         stat = "stat -c '%u %g %n' -- "
         for where, command, sudo in (
-                ("inside", f"docker exec {shlex.quote(container)} {stat}{shlex.quote(path)}", False),
+                ("inside", f"{self.engine_cli} exec {shlex.quote(container)} {stat}{shlex.quote(path)}", False),
                 ("host", stat + shlex.quote(host_path_of(inspect, path)), True)):
             result = self.remote.run(command, sudo=sudo)
             if result.ok:

@@ -12,6 +12,8 @@ import hashlib
 import shlex
 
 from ..config.scenario import Scenario, material_folder
+from ..daemon.engines import ENGINES
+from ..daemon.engines.base import EngineUser
 from ..machines.connection import CommandResult, Remote
 from ..paths import provision_dir
 from .material import copy_folder, machine_folder
@@ -28,8 +30,19 @@ def image_refs(scenario: Scenario, source: str) -> dict[str, str]:
     return {name: ref(name, spec) for name, spec in scenario.images.items()}
 
 
-def provide_images(remote: Remote, scenario: Scenario, names: list[str], source: str,
-                   timeout: float) -> CommandResult:
+def provide_images(remote: Remote, scenario: Scenario, names: list[str], source: str, timeout: float,
+                   engine: str = "dockerd", engine_user: EngineUser | None = None) -> CommandResult:
+    """The images in the machine's dockerd, and copied from there into a rootless engine's own store."""
+    result = _provide(remote, scenario, names, source, timeout)
+    if engine_user is None or not result.ok:
+        return result
+    refs = image_refs(scenario, source)
+    return _joined(result, remote.run(ENGINES[engine].load_images(engine_user, [refs[n] for n in names]),
+                                      timeout=timeout))
+
+
+def _provide(remote: Remote, scenario: Scenario, names: list[str], source: str,
+             timeout: float) -> CommandResult:
     built = [name for name in names if scenario.images[name].build is not None]
     served = [name for name in names if name not in built]
     served += sorted({scenario.images[name].base for name in built} - set(served))

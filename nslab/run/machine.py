@@ -10,7 +10,9 @@ import docker
 
 from ..config.lab import KnownLimit
 from ..config.scenario import Scenario, Step, render
+from ..daemon.engines import ENGINES
 from ..daemon.modes import DaemonMode, ModeState, apply_mode
+from ..daemon.rootless import enter_rootless, leave_rootless
 from ..daemon.styles import ConfigStyle
 from ..errors import ArtifactsError, DaemonError, MachineError, NslabError, RemoteTimeout
 from ..judge import TIMED_OUT, judge_step, needed_facts
@@ -68,18 +70,25 @@ class MachineRun:
         # Judging a re-read run needs the limits it was judged with, kept with a digest.
         self.run.write_json(StepFiles.machine_file(machine, KNOWN_LIMITS), self.known_limits)
         self.mode_facts: dict = {}
+        #: The mode the machine is in: its engine answers {mode.engine} and the docker SDK.
+        self.state: ModeState | None = None
         #: {files.NAME} on the machine, once copied there.
         self.file_paths: dict[str, str] = {}
 
     def execute(self) -> list[StepOutcome]:
-        state: ModeState | None = None
+        try:
+            return self._execute()
+        finally:
+            self._leave_rootless()
+
+    def _execute(self) -> list[StepOutcome]:
         steps = list(enumerate(self.scenario.steps, start=1))
         for position, (number, step) in enumerate(steps):
             try:
                 if position == 0 and self.scenario.files:
                     self.file_paths = copy_files(self.remote, self.scenario)
-                if state is None or state.mode.name != step.mode:
-                    state = self._enter_mode(step.mode)
+                if self.state is None or self.state.mode.name != step.mode:
+                    self._enter_mode(step.mode)
                 outcome = self._run_step(number, step)
             except ArtifactsError:
                 raise           # nothing more can be recorded: the run stops here
@@ -116,6 +125,22 @@ class MachineRun:
         thread.join(PROBE_TIMEOUT)
         return bool(answered and answered[0])
 
+    @property
+    def engine_cli(self) -> str:
+        """The command line of the current mode's engine, as its user ({mode.engine})."""
+        if self.state is None:
+            return "docker"
+        return ENGINES[self.state.mode.engine].cli(self.state.engine_user)
+
+    def _leave_rootless(self) -> None:
+        """A rootless engine stops when its mode ends: nothing of it outlives the mode."""
+        state, self.state = self.state, None
+        if state is not None and state.engine_user is not None:
+            try:
+                leave_rootless(self.remote, state)
+            except (MachineError, RemoteTimeout) as exc:
+                self._log(f"could not stop engine {state.mode.engine}: {exc}")
+
     def _enter_mode(self, mode_name: str) -> ModeState:
         mode = DaemonMode.from_spec(mode_name, self.scenario.modes[mode_name])
         def mode_file(name):
@@ -123,14 +148,19 @@ class MachineRun:
         # Killed now rather than by the restart: a PID 1 that ignores SIGTERM
         # (the lab's clock loop) would hold the daemon's shutdown for 10 s.
         self._remove_containers()
+        self._leave_rootless()
         try:
-            state = apply_mode(self.remote, mode, self.style, log=self._log,
-                               allow_live_user=self.allow_live_user)
+            if mode.rootless:
+                state = enter_rootless(self.remote, mode, log=self._log, allow_live_user=self.allow_live_user)
+            else:
+                state = apply_mode(self.remote, mode, self.style, log=self._log,
+                                   allow_live_user=self.allow_live_user)
         except DaemonError as exc:
             self.run.write(mode_file("daemon.log"), exc.daemon_log or "")
             self.record["modes"].append({"mode": mode_name, "status": str(Status.ERROR), "error": str(exc)})
             self.run.save_manifest()
             raise
+        self.state = state
         removed = self._cleanup(mode)
         self.mode_facts = {**state.facts(), "changed": state.changed, "seconds": round(state.seconds, 2),
                            "config_style": self.style.name, "cleanup_removed": removed}
@@ -140,7 +170,7 @@ class MachineRun:
         self.run.write(mode_file("subuid"), state.subuid)
         self.run.write(mode_file("subgid"), state.subgid)
         self.record["modes"].append({"mode": mode_name, "status": "applied", "changed": state.changed,
-                                     "seconds": round(state.seconds, 2),
+                                     "seconds": round(state.seconds, 2), "engine": mode.engine,
                                      "remap_user": mode.remap_user,
                                      "data_root": state.info.get("DockerRootDir")})
         self.run.save_manifest()
@@ -158,7 +188,7 @@ class MachineRun:
 
     def _cleanup(self, mode: DaemonMode) -> list[str]:
         removed = self._remove_containers()
-        if self.scenario.cleanup.remapped_data_roots and mode.remap_user is None:
+        if self.scenario.cleanup.remapped_data_roots and mode.remap_user is None and not mode.rootless:
             # Only while no remapping daemon uses them: this mode's daemon runs in /var/lib/docker.
             roots = self.remote.run(REMOVE_REMAPPED_DATA_ROOTS, sudo=True).stdout.split()
             removed += [f"data-root {root}" for root in roots]
@@ -170,9 +200,11 @@ class MachineRun:
         started = time.monotonic()
         if step.action == "images":
             text = f"[images: {', '.join(step.images)} ({self.image_source})]"
-            run = lambda: provide_images(self.remote, self.scenario, step.images, self.image_source, step.timeout)
+            run = lambda: provide_images(self.remote, self.scenario, step.images, self.image_source, step.timeout,
+                                         self.state.mode.engine, self.state.engine_user)
         else:
-            text = render(step.run, self.images, self.file_paths)
+            text = render(step.run, self.images, self.file_paths,
+                          {"engine": self.engine_cli, "options": self.state.mode.container_options})
             command = watched(text, step.stop_when) if step.stop_when else text
             run = lambda: self.remote.run(command, timeout=step.timeout, sudo=step.sudo)
         try:
@@ -221,7 +253,7 @@ class MachineRun:
         self.run.write(files.file("stderr"), result.stderr)
         capturing = time.monotonic()
         if result.exit_code != TIMED_OUT:
-            Capture(self.remote, self.run, files).all(needed_facts(step.expect))
+            Capture(self.remote, self.run, files, self.engine_cli).all(needed_facts(step.expect))
         facts_seconds = time.monotonic() - capturing
         # The same function `invoke judge` calls, on the files just written.
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
@@ -229,6 +261,7 @@ class MachineRun:
         verdicts = judge_step(step.expect, evidence, self.known_limits, step.timeout)
         record = {
             "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
+            "question": step.question, "refs": step.refs,
             "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
             "status": str(worst(v.status for v in verdicts)), "verdicts": [v.as_dict() for v in verdicts],
             "evidence_read": evidence.read, "stopped": stopped, "facts_seconds": round(facts_seconds, 3),

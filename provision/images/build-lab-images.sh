@@ -20,7 +20,7 @@ busybox_tree() {
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
   chmod 1777 "$root/tmp"
   cp /bin/busybox "$root/bin/busybox"
-  for applet in sh ash ps id date sleep cat ls echo touch mkdir whoami grep env stat mknod chown chmod rm; do
+  for applet in sh ash ps id date sleep cat ls echo touch mkdir whoami grep env stat mknod chown chmod rm unshare mount umount true; do
     ln -s busybox "$root/bin/$applet"
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"

@@ -27,7 +27,9 @@ def test_workflow_cells_are_the_local_matrix():
     assert sentinels == ["debian-sid"]
     assert sorted(cells["box"]) == sorted(lab.default_boxes + sentinels)
     assert all(lab.box(name).built_here for name in cells["box"])
-    assert sorted(cells["scenario"]) == sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
+    included = [(cell["box"], cell["scenario"]) for cell in cells.get("include", [])]
+    assert included == [("debian12", "isolation")]
+    assert sorted(cells["scenario"] + ["isolation"]) == sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
     compare = workflow["jobs"]["compare"]
     assert compare["needs"] == ["cell", "vm"] and compare["if"] == "always()"
     assert any("invoke nightly --from-runs cells --folder nights" in step.get("run", "")
@@ -52,6 +54,7 @@ def test_lab_yaml_nightly_cells_are_the_workflows_cells():
     assert (sorted(workflow["cell"]["strategy"]["matrix"]["box"]),
             sorted(workflow["cell"]["strategy"]["matrix"]["scenario"])) in groups
     assert (["debian12-vm"], sorted(workflow["vm"]["strategy"]["matrix"]["scenario"])) in groups
+    assert (["debian12"], ["isolation"]) in groups          # the workflow's one `include` cell
 
 
 def test_workflow_vm_job_runs_every_lab_on_the_libvirt_twin_of_a_local_box():

@@ -5,7 +5,8 @@ the machine (each from its /proc status). Expected on the machine: the inside
 id mapped through that process's own uid_map / gid_map, so a container with a
 user namespace of its own (`--userns=host`, say) is judged by its own facts.
 The daemon's mode (with the container's own `--userns=host`) mapped through
-/etc/subuid (subgid) is the cross-check: the kernel builds the observed id from
+/etc/subuid (subgid) is the cross-check (a rootless engine: container root is
+its user's own id, id N the (N-1)th of that user's range): the kernel builds the observed id from
 the same map, so the map alone cannot show that the daemon remapped as its mode
 says. A cross-check that disagrees fails the verdict and is named in it; one
 that cannot be made (no /etc/subuid captured) is an error.
@@ -39,6 +40,21 @@ def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
     """The machine's id for a container id, from the container's own map; and the mode's cross-check."""
     _, map_name, subid_file = FIELDS[kind]
     expected = map_through(container.id_map(map_name), inside_id)
+    rootless_user = evidence.mode.get("rootless_user")
+    if rootless_user is not None:
+        # The engine runs in its user's namespace: root is the user itself, id N the (N-1)th of its range.
+        own_id = evidence.mode.get(f"rootless_{kind}")
+        source = f"the engine runs rootless as {rootless_user} ({kind} {own_id}; its ranges in /etc/{subid_file})"
+        if inside_id == 0:
+            return expected, [{"source": source, "expected": own_id, "agrees": own_id == expected}]
+        try:
+            predicted = map_to_host(evidence.subid_ranges(subid_file), rootless_user, inside_id - 1)
+        except FactUnavailable as exc:
+            return expected, [{"source": source, "expected": None, "agrees": None, "detail": str(exc)}]
+        if predicted is None:
+            return expected, [{"source": source, "expected": None, "agrees": False,
+                               "detail": f"{inside_id} falls outside {rootless_user}'s ranges"}]
+        return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
     if container.userns_mode == "host" or evidence.remap_user is None:
         source = ("the container opts out of the daemon's user namespace (--userns=host)"
                   if container.userns_mode == "host" else "the daemon does not remap")
@@ -93,6 +109,12 @@ def _cross_check_moved(container: str, kind: str):
     subid_file = FIELDS[kind][2]
 
     def apply(draft: Draft) -> None:
+        rootless_user = draft.mode.get("rootless_user")
+        if rootless_user is not None:
+            # Both sources move: the user's own id (container root) and its range (every other id).
+            draft.mode[f"rootless_{kind}"] = (draft.mode.get(f"rootless_{kind}") or 0) + 1
+            _move_range(draft, rootless_user, subid_file)
+            return
         if draft.container(container).userns_mode == "host":
             def drop_host(text: str) -> str:
                 inspect = json.loads(text)
@@ -101,13 +123,17 @@ def _cross_check_moved(container: str, kind: str):
             draft.edit(container_file(container, "inspect.json"), drop_host)
             if draft.remap_user is not None:
                 return
-        user = draft.remap_user
-        if user is None:
+        if draft.remap_user is None:
             draft.mode["remap_user"] = "dockremap"
             return
-        draft.edit(f"host.{subid_file}", lambda text: re.sub(
-            rf"^({re.escape(user)}:)(\d+)", lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", text, flags=re.M))
+        _move_range(draft, draft.remap_user, subid_file)
     return apply
+
+
+def _move_range(draft: Draft, user: str, subid_file: str) -> None:
+    """The user's range in /etc/subuid (subgid) starts one id later."""
+    draft.edit(f"host.{subid_file}", lambda text: re.sub(
+        rf"^({re.escape(user)}:)(\d+)", lambda m: f"{m.group(1)}{int(m.group(2)) + 1}", text, flags=re.M))
 
 
 def map_shifted(container: str, kind: str) -> Mutation:

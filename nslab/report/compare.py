@@ -57,6 +57,22 @@ class Cell:
     proof: str = ""
     #: The checks that stayed green under a mutation, each with why.
     cannot_fail: list[str] = field(default_factory=list)
+    #: The question the step asks in several modes (each_mode), and where its claim comes from.
+    question: str = ""
+    refs: list[str] = field(default_factory=list)
+
+    def answer(self) -> str:
+        """The step's answer to its question, from its facts: the host uid, or yes / no and why."""
+        f = self.facts
+        if "uid_host" in f:
+            answer = f"uid {f['uid_inside']} → host uid {f['uid_host']}"
+        elif f.get("exit") is None:
+            answer = f.get("error") or self.status
+        elif f["exit"] == 0:
+            answer = "yes"
+        else:
+            answer = "no: " + _reason(f.get("error") or f"exit {f['exit']}")
+        return f"{MARKS.get(self.status, self.status)} {answer}"
 
     def text(self) -> str:
         parts = [self.status]
@@ -84,6 +100,31 @@ class Cell:
         elif self.proof:
             parts.append("⚠ cannot fail: " + "; ".join(self.cannot_fail))
         return " · ".join(str(p) for p in parts)
+
+
+# How a verdict reads in a question table, before the answer.
+MARKS = {"pass": "✓", "fail": "✗", "error": "⚠ error", "environment-limited": "~ env-limited",
+         "not-run": "· not run"}
+
+
+def _reason(error: str) -> str:
+    """The kernel's or the engine's own words at the end of an error line, without what leads to them."""
+    words = error.strip().removesuffix(": unknown.").rsplit(": ", 1)[-1].strip()
+    return (words if len(words) >= 12 else error.strip())[:100]
+
+
+@dataclass
+class QuestionTable:
+    """One machine's answers to a lab's questions, mode by mode (the lab's each_mode blocks)."""
+    scenario: str
+    column: Column
+    modes: list[str] = field(default_factory=list)
+    #: Question id -> (its title, its references).
+    questions: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    answers: dict[tuple[str, str], Cell] = field(default_factory=dict)
+
+    def cell(self, question: str, mode: str) -> Cell | None:
+        return self.answers.get((question, mode))
 
 
 @dataclass
@@ -158,6 +199,21 @@ class Comparison:
                 if entry not in maps[key][row[1]]:
                     maps[key][row[1]].append(entry)
         return maps
+
+    def question_tables(self) -> list[QuestionTable]:
+        """Per lab and machine, questions × modes: what each mode buys, side by side."""
+        tables: dict[tuple[str, str], QuestionTable] = {}
+        for row in self.rows:
+            for column in self.columns:
+                cell = self.cell(row, column)
+                if cell is None or not cell.question:
+                    continue
+                table = tables.setdefault((row[0], column.key), QuestionTable(row[0], column))
+                if row[1] not in table.modes:
+                    table.modes.append(row[1])
+                table.questions.setdefault(cell.question, (cell.title, cell.refs))
+                table.answers[(cell.question, row[1])] = cell
+        return list(tables.values())
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -295,7 +351,8 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
         facts["error"] = error_line(output)
     return Cell(status, facts, title=record.get("title", ""), number=ref.number,
                 proof=proof.status if proof else "",
-                cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [])
+                cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
+                question=record.get("question") or "", refs=list(record.get("refs") or []))
 
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:

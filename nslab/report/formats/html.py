@@ -17,4 +17,5 @@ def render(comparison: Comparison, changes: list[Change]) -> str:
     changed = {(c.row, c.machine) for c in changes}
     return environment.get_template("report.html.j2").render(
         comparison=comparison, changes=changes, changed=changed, counts=comparison.counts(),
-        uid_maps=comparison.uid_maps(), columns={c.key: c for c in comparison.columns})
+        uid_maps=comparison.uid_maps(), columns={c.key: c for c in comparison.columns},
+        question_tables=comparison.question_tables())

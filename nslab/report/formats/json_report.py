@@ -31,6 +31,12 @@ def as_data(comparison: Comparison, changes: list[Change]) -> dict:
                                                                      for side, (user, uid) in sides.items()}}
                                        for (c, u), sides in picture.processes.items()]}
                         for (key, mode), picture in comparison.id_pictures.items()],
+        "questions": [{"scenario": t.scenario, "column": t.column.key, "modes": t.modes,
+                       "questions": [{"id": q, "title": title, "refs": refs,
+                                      "answers": {mode: {"status": cell.status, "answer": cell.answer()}
+                                                  for mode in t.modes if (cell := t.cell(q, mode))}}
+                                     for q, (title, refs) in t.questions.items()]}
+                      for t in comparison.question_tables()],
         "counts": comparison.counts(),
         "drift": [{"scenario": c.row[0], "mode": c.row[1], "step": c.row[2], "machine": c.machine,
                    "fact": c.fact, "before": c.before, "after": c.after, "before_engine": c.before_engine,

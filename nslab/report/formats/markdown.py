@@ -11,6 +11,14 @@ def render(comparison: Comparison, changes: list[Change]) -> str:
         return text.replace("|", "\\|")
 
     lines = ["# nslab compare", "", "Runs: " + ", ".join(f"`{p.name}`" for p in comparison.runs), ""]
+    for table in comparison.question_tables():
+        lines += [f"## {table.scenario}: what each mode buys, on {escape(table.column.label)}", "",
+                  "| question | " + " | ".join(table.modes) + " |", "|---" * (len(table.modes) + 1) + "|"]
+        for question, (title, refs) in table.questions.items():
+            answers = [escape(cell.answer()) if (cell := table.cell(question, mode)) else "" for mode in table.modes]
+            cited = "<br>" + "<br>".join(f"<sub>{escape(ref)}</sub>" for ref in refs) if refs else ""
+            lines.append(f"| {escape(title)}{cited} | " + " | ".join(answers) + " |")
+        lines.append("")
     lines.append("| lab / mode / step | " + " | ".join(escape(c.label) + f" ({c.run_id})"
                                                      for c in comparison.columns) + " |")
     lines.append("|---" * (len(comparison.columns) + 1) + "|")

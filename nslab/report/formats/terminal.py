@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..compare import Change, Comparison
+from ..compare import Change, Comparison, QuestionTable
 from ..table import STYLES
 
 
@@ -33,8 +33,23 @@ def terminal_table(comparison: Comparison, changes: list[Change]) -> Table:
         table.add_row(f"{row[0]} / {row[1]} / {comparison.title(row)}", *cells)
     return table
 
+def question_table(table: QuestionTable) -> Table:
+    """Questions × modes for one lab on one machine."""
+    view = Table(title=f"{table.scenario}: what each mode buys, on {table.column.label}")
+    view.add_column("question", overflow="fold")
+    for mode in table.modes:
+        view.add_column(mode, overflow="fold")
+    for question, (title, refs) in table.questions.items():
+        cells = [f"[{STYLES.get(cell.status, '')}]{escape(cell.answer())}[/]" if (cell := table.cell(question, mode))
+                 else "" for mode in table.modes]
+        view.add_row(escape(title) + "".join(f"\n[dim]{escape(ref)}[/]" for ref in refs), *cells)
+    return view
+
+
 def print_comparison(console: Console, comparison: Comparison, changes: list[Change]) -> None:
     console.print(terminal_table(comparison, changes))
+    for table in comparison.question_tables():
+        console.print(question_table(table))
     for change in changes:
         console.print(f"[red]changed[/] {escape(change.describe())}")
     for column in comparison.columns:

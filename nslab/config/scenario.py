@@ -10,8 +10,8 @@ import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, create_model,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError,
+                      create_model, model_validator)
 
 from ..daemon.engines import ENGINES
 from ..errors import ConfigError
@@ -170,13 +170,6 @@ class Questions(Strict):
     each_mode: list[str] = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _mode_comes_from_the_block(self):
-        for step in self.steps:
-            if step.mode:
-                raise ValueError(f"step '{step.id}': a step of an each_mode block takes its mode from the block")
-        return self
-
 
 class Cleanup(Strict):
     containers: list[Annotated[str, Field(pattern=CONTAINER_NAME)]] = []
@@ -288,6 +281,9 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
                 raise doc.error(("steps", index, "each_mode", position), f"unknown mode '{mode}' "
                                 f"(this scenario defines: {', '.join(scenario.modes)})")
         for step_index, step in enumerate(entry.steps):
+            if step.mode:
+                raise doc.error(("steps", index, "steps", step_index, "mode"),
+                                "a step of an each_mode block takes its mode from the block")
             for mode in step.expect_in:
                 if mode not in entry.each_mode:
                     raise doc.error(("steps", index, "steps", step_index, "expect_in", mode),
@@ -300,8 +296,9 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
                     asked = step.model_copy(update={
                         "id": f"{step.id}-{mode}", "mode": mode, "expect_in": {},
                         "expect": Expect.model_validate({k: v for k, v in expect.items() if v is not None})})
-                except ValueError as exc:
-                    raise doc.error(where + ("expect_in", mode), str(exc).splitlines()[-1]) from None
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    raise doc.error(where + ("expect_in", mode) + tuple(first["loc"]), first["msg"]) from None
                 asked._question, asked._where = step.id, where
                 steps.append(asked)
     scenario.steps = steps

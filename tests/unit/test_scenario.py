@@ -146,3 +146,75 @@ def test_a_link_leaving_the_scenarios_folder_is_refused(tmp_path):
     (tmp_path / "notes" / "passwd").symlink_to("/etc/passwd")
     message = error_of(tmp_path, MATERIAL)
     assert message.startswith(f"{tmp_path}/lab.yaml:4: files.notes: ") and "a symbolic link leaving the folder" in message
+
+
+QUESTIONS = """\
+name: asked
+title: one question in three modes
+images:
+  alpine: {pull: alpine, offline: alpine}
+modes:
+  root: {}
+  user: {container_options: "--user 1000:1000"}
+  podman: {engine: rootless-podman, user: nslab-podman}
+steps:
+  - id: setup
+    title: setup
+    mode: root
+    run: "true"
+  - each_mode: [root, user, podman]
+    steps:
+      - id: cat
+        title: reads the secret
+        run: "{mode.engine} run --rm {mode.options} {images.alpine} cat /secret"
+        refs: [https://docs.docker.com/engine/security/rootless/]
+        expect: {exit: nonzero, output_contains: Permission denied}
+        expect_in:
+          root: {exit: 0, output_contains: null}
+"""
+
+
+def test_a_block_of_questions_is_asked_mode_by_mode_with_the_modes_own_expectations(tmp_path):
+    steps = load_scenario(write(tmp_path, QUESTIONS)).steps
+    assert [(s.id, s.mode, s.question) for s in steps] == [
+        ("setup", "root", None), ("cat-root", "root", "cat"), ("cat-user", "user", "cat"),
+        ("cat-podman", "podman", "cat")]
+    by_id = {s.id: s for s in steps}
+    assert by_id["cat-root"].expect.checks() == ["exit"] and by_id["cat-root"].expect.exit == 0
+    assert by_id["cat-podman"].expect.exit == "nonzero"
+    assert by_id["cat-podman"].expect.output_contains == "Permission denied"
+    assert by_id["cat-user"].refs == ["https://docs.docker.com/engine/security/rootless/"]
+
+
+@pytest.mark.parametrize("change, where, says", [
+    (("          root: {exit: 0, output_contains: null}", "          rootless: {exit: 0}"),
+     ":22: steps[1].steps[0].expect_in.rootless", "'rootless' is not a mode of this block (root, user, podman)"),
+    (("  - each_mode: [root, user, podman]", "  - each_mode: [root, ghost]"),
+     ":14: steps[1].each_mode[1]", "unknown mode 'ghost'"),
+    (("        title: reads the secret", "        title: reads the secret\n        mode: root"),
+     ":18: steps[1].steps[0].mode", "a step of an each_mode block takes its mode from the block"),
+    (("          root: {exit: 0, output_contains: null}", "          root: {exit: maybe}"),
+     ":22: steps[1].steps[0].expect_in.root.exit", "Input should be"),
+    (("{mode.options}", "{mode.flags}"), ":18: steps[1].steps[0].run", "unknown placeholder '{mode.flags}'"),
+    (("  user: {container_options: \"--user 1000:1000\"}", "  user: {container_options: \"--user 1000; rm -rf /\"}"),
+     ":7: modes.user.container_options", "should match pattern"),
+    (("  podman: {engine: rootless-podman, user: nslab-podman}", "  podman: {engine: rootless-podman}"),
+     ":8: modes.podman", "engine rootless-podman needs 'user'"),
+    (("  podman: {engine: rootless-podman, user: nslab-podman}", "  podman: {engine: lxc, user: x}"),
+     ":8: modes.podman", "engine: unknown 'lxc' (known: dockerd, rootless-docker, rootless-podman)"),
+    (("  podman: {engine: rootless-podman, user: nslab-podman}",
+      "  podman: {engine: rootless-podman, user: x, userns_remap: default}"),
+     ":8: modes.podman", "userns_remap, subid_start and daemon_options apply to the machine's dockerd"),
+])
+def test_a_bad_question_block_or_mode_names_its_line(tmp_path, change, where, says):
+    message = error_of(tmp_path, QUESTIONS.replace(*change))
+    assert message.startswith(f"{tmp_path}/lab.yaml{where}: "), message
+    assert says in message
+
+
+def test_mode_placeholders_are_written_as_they_are_and_the_others_quoted():
+    command = render("{mode.engine} run {mode.options} {images.alpine} cat {files.notes}",
+                     {"alpine": "nslab/alpine:offline"}, {"notes": "/srv/my notes"},
+                     {"engine": "sudo -n -u u env HOME=/home/u podman", "options": "--user 1000:1000"})
+    assert command == ("sudo -n -u u env HOME=/home/u podman run --user 1000:1000 nslab/alpine:offline "
+                       "cat '/srv/my notes'")

@@ -1,0 +1,1 @@
+docker exec probe cat /host/secret

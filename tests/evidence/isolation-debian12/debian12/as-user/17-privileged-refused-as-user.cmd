@@ -1,0 +1,1 @@
+docker run --rm --network none --privileged nslab/alpine:offline true

@@ -1,0 +1,1 @@
+sudo -n sh -c 'rm -rf /srv/nslab-isolation && mkdir -m 0755 /srv/nslab-isolation /srv/nslab-isolation/rootdir && printf '"'"'nslab-secret\n'"'"' > /srv/nslab-isolation/secret && chmod 0600 /srv/nslab-isolation/secret && touch /srv/nslab-isolation/victim && ls -ln /srv/nslab-isolation'

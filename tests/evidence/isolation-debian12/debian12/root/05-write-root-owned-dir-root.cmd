@@ -1,0 +1,1 @@
+docker exec probe touch /host/rootdir/written

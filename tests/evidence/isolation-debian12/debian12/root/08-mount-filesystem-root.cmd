@@ -1,0 +1,1 @@
+docker exec probe mount -t tmpfs none /host

@@ -1,0 +1,1 @@
+sudo -n -u nslab-podman env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nslab-podman XDG_RUNTIME_DIR=/run/user/1002 podman run -d --name probe --network none  -v /srv/nslab-isolation:/host nslab/alpine:offline sleep 600

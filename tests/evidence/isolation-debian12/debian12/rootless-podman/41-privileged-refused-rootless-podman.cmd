@@ -1,0 +1,1 @@
+sudo -n -u nslab-podman env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nslab-podman XDG_RUNTIME_DIR=/run/user/1002 podman run --rm --network none --privileged nslab/alpine:offline true

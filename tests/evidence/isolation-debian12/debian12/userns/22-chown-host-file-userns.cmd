@@ -1,0 +1,1 @@
+docker exec probe chown 4242 /host/victim

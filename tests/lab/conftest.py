@@ -82,6 +82,14 @@ def workshop_run(userns_run):
 
 
 @pytest.fixture(scope="session")
+def isolation_run(workshop_run, machine):
+    """The isolation lab (five modes, two rootless engines) on the machine the earlier labs left up."""
+    process = invoke("up", "scenario=isolation", "--destroy", "never", "--prove")
+    run_path = (workshop_run[1].parent / "latest").resolve()
+    return process, run_path, json.loads((run_path / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
 def machine(userns_run, docker_url):
     box = load_lab().box("debian12")
     machine = VagrantMachine(box, docker_url)

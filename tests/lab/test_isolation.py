@@ -12,14 +12,6 @@ pytestmark = pytest.mark.lab
 MODES = ["root", "as-user", "userns", "rootless-docker", "rootless-podman"]
 
 
-@pytest.fixture(scope="module")
-def isolation_run(workshop_run, machine):
-    """On the machine the earlier labs left up; then what the rootless modes left on it."""
-    process = invoke("up", "scenario=isolation", "--destroy", "never", "--prove")
-    run_path = (workshop_run[1].parent / "latest").resolve()
-    return process, run_path, json.loads((run_path / "manifest.json").read_text())
-
-
 def answers(run_path):
     """(question, mode) -> the step's record, found by the step's own id."""
     found = {}

@@ -69,6 +69,11 @@ def vm_workshop_run(vm_userns_run, vm_artifacts):
     return run_on_vm(vm_artifacts, "workshop")
 
 
+@pytest.fixture(scope="module")
+def vm_isolation_run(vm_workshop_run, vm_artifacts):
+    return run_on_vm(vm_artifacts, "isolation")
+
+
 @pytest.fixture
 def vm_remote(vm_userns_run, docker_url):
     remote = Remote(VagrantMachine(load_lab().box(VM), docker_url).ssh_endpoint()).open()
@@ -145,7 +150,37 @@ def test_workshop_on_the_vm_runs_privileged_where_container_machines_cannot(vm_w
     assert statuses["privileged-in-userns"] == "pass"          # and userns still refuses it
 
 
-@pytest.mark.parametrize("lab", ["vm_userns_run", "vm_workshop_run"])
+def test_isolation_on_the_vm_answers_every_question_in_five_modes_for_real(vm_isolation_run):
+    process, _, manifest = vm_isolation_run
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    # Nothing environment-limited on the VM: --privileged runs as root, both rootless engines answer.
+    assert "41 steps: 41 pass" in process.stdout
+    statuses = {s["id"]: s["status"] for s in manifest["machines"][VM]["steps"]}
+    assert statuses["privileged-refused-root"] == statuses["nested-userns-rootless-podman"] == "pass"
+    modes = {m["mode"]: m["engine"] for m in manifest["machines"][VM]["modes"] if m["status"] == "applied"}
+    assert modes == {"root": "dockerd", "as-user": "dockerd", "userns": "dockerd",
+                     "rootless-docker": "rootless-docker", "rootless-podman": "rootless-podman"}
+
+
+def test_compare_shows_isolation_on_the_container_machine_and_the_vm_as_two_question_tables(
+        vm_isolation_run, isolation_run, tmp_path):
+    process = invoke("compare", "--runs", f"{isolation_run[1]},{vm_isolation_run[1]}", "--out", str(tmp_path))
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    machines = {c["key"]: c["machine"] for c in report["columns"]}
+    tables = {machines[t["column"]]: {q["id"]: q["answers"] for q in t["questions"]} for t in report["questions"]}
+    assert sorted(tables) == ["debian12", VM]
+    privileged = {machine: answers["privileged-refused"] for machine, answers in tables.items()}
+    assert privileged[VM]["root"]["answer"] == "✓ yes"
+    assert privileged["debian12"]["root"]["status"] == "environment-limited"
+    # Everything else is answered alike in both: the rootless claims hold in a container machine too.
+    for question in tables[VM]:
+        for mode, answer in tables[VM][question].items():
+            if (question, mode) not in {("privileged-refused", "root"), ("privileged-refused", "as-user")}:
+                assert tables["debian12"][question][mode]["status"] == answer["status"] == "pass", (question, mode)
+
+
+@pytest.mark.parametrize("lab", ["vm_userns_run", "vm_workshop_run", "vm_isolation_run"])
 def test_judge_rederives_the_vms_verdicts_offline(lab, request):
     _, run_path, _ = request.getfixturevalue(lab)
     result, process = judge_offline(str(run_path), "--write", "--mutate")

@@ -1,9 +1,12 @@
 """A recorded isolation run (debian12 container machine, five modes) judged again offline: the
 rootless cross-check, an edited rootless mode named, and the questions × modes table."""
 import json
+import re
 import shutil
 from pathlib import Path
 
+from nslab.judge.checks.ids import UID, IdExpect
+from nslab.judge.evidence import StepEvidence
 from nslab.judge.run import judge_run
 from nslab.judge.verdict import Status
 from nslab.report.compare import build
@@ -60,3 +63,23 @@ def test_the_questions_table_has_one_answer_per_question_and_mode():
     title, refs = table.questions["privileged-refused"]
     assert title == "it starts a --privileged container"
     assert "CIS Docker Benchmark 5: Ensure that privileged containers are not used" in refs
+
+
+def test_a_non_root_container_id_under_a_rootless_engine_is_cross_checked_in_its_users_range(tmp_path):
+    """The recorded rootless container's facts, as if its process ran as container uid 1000: the
+    kernel's map puts it at the user's range start + 999, and so must /etc/subuid."""
+    facts = Path(shutil.copytree(next((RUN / "debian12" / "rootless-docker").glob("*-container-root-on-host-*.facts")),
+                                 tmp_path / "facts"))
+    mode = json.loads((RUN / "debian12" / "rootless-docker" / "mode.json").read_text())
+    start = int(mode["rootless_uid_range"].split(":")[1])
+    for name, uid in (("container-probe.inside-status", 1000), ("container-probe.host-status", start + 999)):
+        path = facts / name
+        path.write_text(re.sub(r"^Uid:.*$", f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}", path.read_text(), flags=re.M))
+    verdict = UID.judge(IdExpect(container="probe", inside=1000), StepEvidence(facts, 0, "", "", mode))
+    assert verdict.status == Status.PASS, verdict.explain()
+    assert verdict.observed["host"] == start + 999 and verdict.cross_checks[0]["expected"] == start + 999
+    # The user's range moved by one: the cross-check names the disagreement.
+    (facts / "host.subuid").write_text((facts / "host.subuid").read_text().replace(
+        f"nslab-rootless:{start}:", f"nslab-rootless:{start + 1}:"))
+    verdict = UID.judge(IdExpect(container="probe", inside=1000), StepEvidence(facts, 0, "", "", mode))
+    assert verdict.status == Status.FAIL and "cross-check disagrees" in verdict.detail

@@ -41,33 +41,31 @@ def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
     _, map_name, subid_file = FIELDS[kind]
     expected = map_through(container.id_map(map_name), inside_id)
     rootless_user = evidence.mode.get("rootless_user")
+    # Whose ranges the cross-check maps through, and which of their ids is container id 0.
+    owner, offset = None, 0
     if rootless_user is not None:
         # The engine runs in its user's namespace: root is the user itself, id N the (N-1)th of its range.
         own_id = evidence.mode.get(f"rootless_{kind}")
         source = f"the engine runs rootless as {rootless_user} ({kind} {own_id}; its ranges in /etc/{subid_file})"
         if inside_id == 0:
-            return expected, [{"source": source, "expected": own_id, "agrees": own_id == expected}]
-        try:
-            predicted = map_to_host(evidence.subid_ranges(subid_file), rootless_user, inside_id - 1)
-        except FactUnavailable as exc:
-            return expected, [{"source": source, "expected": None, "agrees": None, "detail": str(exc)}]
-        if predicted is None:
-            return expected, [{"source": source, "expected": None, "agrees": False,
-                               "detail": f"{inside_id} falls outside {rootless_user}'s ranges"}]
-        return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
-    if container.userns_mode == "host" or evidence.remap_user is None:
+            predicted = own_id
+        else:
+            owner, offset = rootless_user, -1
+    elif container.userns_mode == "host" or evidence.remap_user is None:
         source = ("the container opts out of the daemon's user namespace (--userns=host)"
                   if container.userns_mode == "host" else "the daemon does not remap")
         predicted = inside_id
     else:
         source = f"the daemon remaps to {evidence.remap_user} (its ranges in /etc/{subid_file})"
+        owner = evidence.remap_user
+    if owner is not None:
         try:
-            predicted = map_to_host(evidence.subid_ranges(subid_file), evidence.remap_user, inside_id)
+            predicted = map_to_host(evidence.subid_ranges(subid_file), owner, inside_id + offset)
         except FactUnavailable as exc:
             return expected, [{"source": source, "expected": None, "agrees": None, "detail": str(exc)}]
-    if predicted is None:
-        return expected, [{"source": source, "expected": None, "agrees": False,
-                           "detail": f"{inside_id} falls outside {evidence.remap_user}'s ranges"}]
+        if predicted is None:
+            return expected, [{"source": source, "expected": None, "agrees": False,
+                               "detail": f"{inside_id} falls outside {owner}'s ranges"}]
     return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
 
 

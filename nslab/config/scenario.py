@@ -195,10 +195,6 @@ class Scenario(Strict):
 
     path: Path | None = Field(default=None, exclude=True)
 
-    @property
-    def questions(self) -> list[str]:
-        """The questions the scenario asks in several modes, in order."""
-        return list(dict.fromkeys(step.question for step in self.steps if step.question))
 
 
 def render(command: str, image_refs: dict[str, str], file_paths: dict[str, str] | None = None,
@@ -273,6 +269,8 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
     steps: list[Step] = []
     for index, entry in enumerate(scenario.steps):
         if isinstance(entry, Step):
+            if entry.expect_in:
+                raise doc.error(("steps", index, "expect_in"), "expect_in applies to a step of an each_mode block")
             entry._where = ("steps", index)
             steps.append(entry)
             continue
@@ -317,6 +315,9 @@ def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
                 raise doc.error(here, f"step '{step.id}' names no mode")
             raise doc.error(here + ("mode",), f"unknown mode '{step.mode}' "
                             f"(this scenario defines: {', '.join(scenario.modes)})")
+        if step.expect.data_root and ENGINES[scenario.modes[step.mode].engine].rootless:
+            raise doc.error(here + ("expect",), f"data_root judges the machine's dockerd; mode '{step.mode}' "
+                            f"runs {scenario.modes[step.mode].engine} (its data-root is verified as the mode starts)")
         for position, image in enumerate(step.images):
             if image not in scenario.images:
                 raise doc.error(here + ("images", position), f"unknown image '{image}' "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import time
 
-from ..errors import ConfigError, DaemonError
+from ..errors import ConfigError, DaemonError, NslabError
 from ..machines.connection import Remote
 from ..subids import SubIdRange, next_free_start, parse_subids, range_of
 from .engines import ENGINES
@@ -19,14 +19,14 @@ from .modes import DaemonMode, ModeState
 ENGINE_USER_COMMENT = "nslab rootless engine user"
 
 
-def ensure_engine_user(remote: Remote, mode: DaemonMode, log=print, allow_live_user: bool = False) -> EngineUser:
+def ensure_engine_user(remote: Remote, mode: DaemonMode, log=print) -> EngineUser:
     """The mode's unprivileged user, created once with a home and subordinate ranges of its own."""
     name = shlex.quote(mode.user)
     entry = remote.run(f"getent passwd {name}").stdout.strip()
-    if entry and ENGINE_USER_COMMENT not in entry.split(":")[4] and not allow_live_user:
+    if entry and ENGINE_USER_COMMENT not in entry.split(":")[4]:
+        # Never a live user: stopping the engine ends every process of its user and its runtime directory.
         raise ConfigError(f"mode '{mode.name}': user '{mode.user}' already exists on the machine and nslab did "
-                          f"not create it; its engine would run with that user's files; "
-                          f"--allow-live-user does it anyway")
+                          f"not create it; a rootless engine runs as a user of its own, which nslab creates")
     if not entry:
         remote.check(f"useradd --create-home --shell /bin/sh --comment {shlex.quote(ENGINE_USER_COMMENT)} {name}",
                      sudo=True)
@@ -44,19 +44,22 @@ def ensure_engine_user(remote: Remote, mode: DaemonMode, log=print, allow_live_u
     return EngineUser(mode.user, int(uid), int(gid), home)
 
 
-def enter_rootless(remote: Remote, mode: DaemonMode, log=print, allow_live_user: bool = False) -> ModeState:
+def enter_rootless(remote: Remote, mode: DaemonMode, log=print) -> ModeState:
     """Starts the mode's engine as its user (unless it runs) and points the docker SDK at it."""
     started = time.monotonic()
     engine = ENGINES[mode.engine]
-    user = ensure_engine_user(remote, mode, log, allow_live_user)
+    user = ensure_engine_user(remote, mode, log)
     remote.use_engine_api(engine.dial_command(user))
     try:
         state = _start_and_read(remote, mode, user, log)
-    except DaemonError:
+    except Exception as exc:
         # An engine that did not come up, or is not what the mode says, does not run on.
-        engine.stop(remote, user)
-        remote.use_engine_api(None)
-        raise
+        _stop(remote, engine, user)
+        if isinstance(exc, NslabError):
+            raise
+        # Its API refused or broke (the docker SDK's own errors): the mode cannot be entered.
+        said = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise DaemonError(f"engine {engine.name}: {type(exc).__name__}: {said}") from None
     state.seconds = time.monotonic() - started
     if state.changed:
         log(f"daemon: mode '{mode.name}' ({engine.name} as {user.name}) ready after {state.seconds:.1f}s")
@@ -96,5 +99,17 @@ def verify_rootless(state: ModeState, rootless: bool) -> None:
 
 def leave_rootless(remote: Remote, state: ModeState) -> None:
     """Stops the engine (its containers with it); the docker SDK goes back to the machine's dockerd."""
-    ENGINES[state.mode.engine].stop(remote, state.engine_user)
-    remote.use_engine_api(None)
+    try:
+        ENGINES[state.mode.engine].stop(remote, state.engine_user)
+    finally:
+        remote.use_engine_api(None)
+
+
+def _stop(remote: Remote, engine, user: EngineUser) -> None:
+    """Stops an engine that failed to start; a connection already gone has nothing left to stop."""
+    try:
+        engine.stop(remote, user)
+    except NslabError:
+        pass
+    finally:
+        remote.use_engine_api(None)

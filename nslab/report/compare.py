@@ -211,7 +211,9 @@ class Comparison:
                 table = tables.setdefault((row[0], column.key), QuestionTable(row[0], column))
                 if row[1] not in table.modes:
                     table.modes.append(row[1])
-                table.questions.setdefault(cell.question, (cell.title, cell.refs))
+                if not table.questions.get(cell.question, ("", []))[0]:
+                    # The first step that ran says what the question is (one that never ran has no record).
+                    table.questions[cell.question] = (cell.title, cell.refs)
                 table.answers[(cell.question, row[1])] = cell
         return list(tables.values())
 
@@ -323,7 +325,9 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
     except ConfigError as exc:
         return Cell("error", {"status": "error", "error": str(exc)}, number=ref.number)
     if record is None:       # never ran (not-run, or the machine broke first)
-        return Cell(ref.status, {"status": ref.status}, number=ref.number)
+        listed = next((s for s in view.machines.get(ref.machine, {}).get("steps", [])
+                       if s.get("id") == ref.step_id), {})
+        return Cell(ref.status, {"status": ref.status}, number=ref.number, question=listed.get("question") or "")
     verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.get("verdicts", [])
     status = str(judged.status) if judged else record["status"]
     facts: dict = {"status": status, "exit": record["exit_code"]}

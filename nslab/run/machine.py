@@ -43,10 +43,15 @@ class StepOutcome:
     seconds: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
     detail: str = ""
+    #: The question the step asks in several modes, kept in the manifest for steps that never ran too.
+    question: str | None = None
 
     def summary(self) -> dict:
-        return {"number": self.number, "id": self.step, "mode": self.mode, "status": str(self.status),
-                "seconds": round(self.seconds, 2), "detail": self.detail}
+        summary = {"number": self.number, "id": self.step, "mode": self.mode, "status": str(self.status),
+                   "seconds": round(self.seconds, 2), "detail": self.detail}
+        if self.question:
+            summary["question"] = self.question
+        return summary
 
 
 class MachineRun:
@@ -151,7 +156,7 @@ class MachineRun:
         self._leave_rootless()
         try:
             if mode.rootless:
-                state = enter_rootless(self.remote, mode, log=self._log, allow_live_user=self.allow_live_user)
+                state = enter_rootless(self.remote, mode, log=self._log)
             else:
                 state = apply_mode(self.remote, mode, self.style, log=self._log,
                                    allow_live_user=self.allow_live_user)
@@ -236,7 +241,8 @@ class MachineRun:
         outcome = StepOutcome(self.machine, step.mode, number, step.id, step.title, status,
                               seconds=time.monotonic() - started if attempts else result.seconds,
                               verdicts=verdicts,
-                              detail=next((v.explain() for v in verdicts if v.status != Status.PASS), ""))
+                              detail=next((v.explain() for v in verdicts if v.status != Status.PASS), ""),
+                              question=step.question)
         record = attempt["record"]
         if step.eventually:
             record["eventually"] = {"within": step.eventually.within, "attempts": attempts + [
@@ -281,7 +287,7 @@ class MachineRun:
             first = position == 0
             self._record(StepOutcome(self.machine, step.mode, number, step.id, step.title,
                                      Status.ERROR if first and failed_here else Status.NOT_RUN,
-                                     detail=reason if first else ""))
+                                     detail=reason if first else "", question=step.question))
 
     def _log(self, text: str) -> None:
         self.log(f"[{self.machine}] {text}")

@@ -74,7 +74,10 @@ def test_podman_lets_a_container_unshare_a_user_namespace_where_docker_refuses(i
 
 def test_leaving_a_rootless_mode_stops_its_engine(isolation_run, remote):
     for user in ("nslab-rootless", "nslab-podman"):
-        assert remote.run(f"pgrep -u {user}").stdout == ""
+        uid = remote.check(f"id -u {user}").strip()
+        left = remote.run(f"pgrep -a -u {uid}")
+        assert (left.exit_code, left.stdout) == (1, ""), left.stdout       # pgrep: no process of that user
+        assert remote.run(f"test -e /run/user/{uid}").exit_code == 1
 
 
 def test_compare_lays_out_questions_by_modes_with_references(isolation_run, tmp_path):

@@ -62,7 +62,7 @@ def test_the_questions_table_has_one_answer_per_question_and_mode():
     assert privileged.status == "environment-limited" and privileged.answer().startswith("~ env-limited no:")
     title, refs = table.questions["privileged-refused"]
     assert title == "it starts a --privileged container"
-    assert "CIS Docker Benchmark 5: Ensure that privileged containers are not used" in refs
+    assert any(ref.startswith("CIS Docker Benchmark") and "privileged containers" in ref for ref in refs)
 
 
 def test_a_non_root_container_id_under_a_rootless_engine_is_cross_checked_in_its_users_range(tmp_path):

@@ -218,3 +218,16 @@ def test_mode_placeholders_are_written_as_they_are_and_the_others_quoted():
                      {"engine": "sudo -n -u u env HOME=/home/u podman", "options": "--user 1000:1000"})
     assert command == ("sudo -n -u u env HOME=/home/u podman run --user 1000:1000 nslab/alpine:offline "
                        "cat '/srv/my notes'")
+
+
+def test_expect_in_outside_a_block_and_data_root_under_a_rootless_engine_are_refused(tmp_path):
+    message = error_of(tmp_path, GOOD + "    expect_in: {root: {exit: 0}}\n")
+    assert message == f"{tmp_path}/lab.yaml:12: steps[0].expect_in: expect_in applies to a step of an each_mode block"
+    rootless = QUESTIONS.replace('''  - id: setup
+    title: setup
+    mode: root''', '''  - id: setup
+    title: setup
+    mode: podman
+    expect: {data_root: true}''')
+    message = error_of(tmp_path, rootless)
+    assert message.startswith(f"{tmp_path}/lab.yaml:13: steps[0].expect: data_root judges the machine's dockerd")

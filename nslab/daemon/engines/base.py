@@ -107,17 +107,17 @@ class Engine:
             if remote.run(ping, timeout=30).ok:
                 return True
             if time.monotonic() - began > GONE_AFTER and not self.running(remote, user):
-                raise DaemonError(f"engine {self.name} exited at start (its log: {self._last_words(remote, log)})")
+                raise self._refused(remote, log, "exited at start")
             return False
 
         if not poll_until(answers, timeout, pause=0.2):
-            raise DaemonError(f"engine {self.name} did not answer on {self.api_socket(user)} within "
-                              f"{timeout:.0f}s (its log: {self._last_words(remote, log)})")
+            raise self._refused(remote, log, f"did not answer on {self.api_socket(user)} within {timeout:.0f}s")
 
-    @staticmethod
-    def _last_words(remote: Remote, log: str) -> str:
-        said = (remote.read_file(log, sudo=True) or "").strip().splitlines()[-3:]
-        return " | ".join(said) or "empty"
+    def _refused(self, remote: Remote, log: str, what: str) -> DaemonError:
+        """The engine's failure to start, with its own log kept (the run writes it as daemon.log)."""
+        text = remote.read_file(log, sudo=True) or ""
+        said = " | ".join(text.strip().splitlines()[-3:]) or "empty"
+        return DaemonError(f"engine {self.name} {what} (its log: {said})", daemon_log=text)
 
     def running(self, remote: Remote, user: EngineUser) -> bool:
         return remote.run(f"pgrep -u {user.uid} -f {shlex.quote(self.process_pattern())}").ok

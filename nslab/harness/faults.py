@@ -106,10 +106,11 @@ class FaultSuite:
         kind.append(Outcome(name, survived, detail))
         self.log(f"{'survived' if survived else 'NOT SURVIVED'}: {name}: {detail}")
 
-    def _count_lost_artifacts(self, run_path: Path) -> int:
+    def _lost_artifacts(self, run_path: Path) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
-        manifest lists as judged whose command, outputs or record cannot be read. A step whose
-        connection was cut under it never wrote its files: nothing of it was lost."""
+        manifest lists as judged whose command, outputs or record cannot be read, added to the
+        summary's count. A step whose connection was cut under it never wrote its files: nothing
+        of it was lost."""
         view = RunView(run_path)
         integrity = view.verify()
         lost = len(integrity.missing) + len(integrity.changed)
@@ -123,6 +124,7 @@ class FaultSuite:
                 except ConfigError:
                     readable = False
                 lost += not readable
+        self.summary.artifacts_lost += lost
         return lost
 
     # --- the suite ----------------------------------------------------------
@@ -284,8 +286,7 @@ class FaultSuite:
             return False, "the run never recorded a step"
         manifest = json.loads((run_path / "manifest.json").read_text())
         steps = sum(len(m["steps"]) for m in manifest["machines"].values())
-        lost = self._count_lost_artifacts(run_path)
-        self.summary.artifacts_lost += lost
+        lost = self._lost_artifacts(run_path)
         ok = process.returncode == 130 and manifest["status"] == "interrupted" and steps >= 3 and lost == 0
         return ok, f"exit {process.returncode}, manifest {manifest['status']}, {steps} steps kept, " \
                    f"{lost} artifacts lost"
@@ -302,8 +303,7 @@ class FaultSuite:
             process.kill()
             return False, "the run did not finish within 600 s of `invoke down`"
         manifest = json.loads((run_path / "manifest.json").read_text())
-        lost = self._count_lost_artifacts(run_path)
-        self.summary.artifacts_lost += lost
+        lost = self._lost_artifacts(run_path)
         said = next((line for line in down.stdout.splitlines() if "is in use by" in line), "")
         ok = down.returncode == 1 and f"is in use by pid {process.pid}" in said and process.returncode == 0 \
             and manifest["status"] == "passed" and lost == 0
@@ -343,8 +343,7 @@ class FaultSuite:
                 process.kill()
                 return False, "the run did not end within 600 s of the restart"
             manifest = json.loads((run_path / "manifest.json").read_text())
-            lost = self._count_lost_artifacts(run_path)
-            self.summary.artifacts_lost += lost
+            lost = self._lost_artifacts(run_path)
             left = sorted(own & {c.name for c in host.containers.list(all=True)})
             said = next((text for machine in manifest["machines"].values()
                          for text in [machine.get("error") or ""] + [step["detail"] for step in machine["steps"]]
@@ -382,8 +381,7 @@ class FaultSuite:
                 return False, f"exit {process.returncode}, no run kept: {process.stdout.strip()[-300:]}"
             manifest = json.loads((runs[0] / "manifest.json").read_text())
             steps = sum(len(m["steps"]) for m in manifest["machines"].values())
-            lost = self._count_lost_artifacts(runs[0])
-            self.summary.artifacts_lost += lost
+            lost = self._lost_artifacts(runs[0])
             output = process.stdout + process.stderr
             said = [line for line in output.splitlines() if "No space left on device" in line]
             ok = process.returncode == 1 and said and "Traceback" not in output and lost == 0
@@ -413,8 +411,7 @@ class FaultSuite:
         except subprocess.TimeoutExpired:
             process.kill()
             output = "(no end within 600 s)"
-        lost = self._count_lost_artifacts(run_path)
-        self.summary.artifacts_lost += lost
+        lost = self._lost_artifacts(run_path)
         said = next((line.strip() for line in output.splitlines() if "error: " in line), "")
         hostvirt.ensure_libvirtd(log=lambda _: None)
         left = domain in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split()
@@ -465,7 +462,7 @@ class FaultSuite:
         for run in runs:
             manifest = json.loads((run / "manifest.json").read_text())
             containers |= {m.get("container") for m in manifest["machines"].values()}
-            self.summary.artifacts_lost += self._count_lost_artifacts(run)
+            self._lost_artifacts(run)
         ok = (all(p.returncode == 0 for p in processes) and len(runs) == 2 and len(containers) == 2
               and busy.returncode == 2 and "in use by pid" in busy.stderr)
         detail = (f"exits {[p.returncode for p in processes]}, runs {[r.name for r in runs]}, "

@@ -78,6 +78,15 @@ class Engine:
     def prepare(self, remote: Remote, user: EngineUser) -> None:
         """What the engine needs written as its user before it starts."""
 
+    def write_as_user(self, remote: Remote, user: EngineUser, files: dict[str, tuple[str, str]],
+                      folders: tuple[str, ...] = ()) -> None:
+        """Files (path -> content, mode) and folders, owned by the engine's user, in one command."""
+        parents = sorted({path.rsplit("/", 1)[0] for path in files} | set(folders))
+        steps = [f"mkdir -p {' '.join(shlex.quote(p) for p in parents)}"] + [
+            f"printf %s {shlex.quote(content)} > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}"
+            for path, (content, mode) in files.items()]
+        remote.check(self.as_user(user, f"sh -c {shlex.quote(' && '.join(steps))}"))
+
     def start_command(self, user: EngineUser) -> str:
         raise NotImplementedError
 

@@ -15,7 +15,6 @@ or of a systemd user session that a container machine may not give.
 """
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 from .base import PATH, Engine, EngineUser
@@ -57,10 +56,7 @@ class RootlessDocker(Engine):
         return f"{user.home}/.local/share/docker"
 
     def prepare(self, remote: Remote, user: EngineUser) -> None:
-        folder = self.wrapper_folder(user)
-        write = (f"mkdir -p {folder} && printf %s {shlex.quote(DOCKERD_WRAPPER)} > {folder}/dockerd && "
-                 f"chmod 0755 {folder}/dockerd")
-        remote.check(self.as_user(user, f"sh -c {shlex.quote(write)}"))
+        self.write_as_user(remote, user, {f"{self.wrapper_folder(user)}/dockerd": (DOCKERD_WRAPPER, "0755")})
 
     def start_command(self, user: EngineUser) -> str:
         return (f"{SCRIPT} --storage-driver=vfs --iptables=false --ip-forward=false --bridge=none "

@@ -6,7 +6,6 @@ for it. Its containers run with `--network none`, as the rootless daemon's.
 """
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 from .base import Engine, EngineUser
@@ -32,10 +31,9 @@ class RootlessPodman(Engine):
 
     def prepare(self, remote: Remote, user: EngineUser) -> None:
         folder = f"{user.home}/.config/containers"
-        write = (f"mkdir -p {folder} && printf %s {shlex.quote(CONTAINERS_CONF)} > {folder}/containers.conf && "
-                 f"printf %s {shlex.quote(STORAGE_CONF)} > {folder}/storage.conf && "
-                 f"mkdir -p {user.runtime_dir}/podman")
-        remote.check(self.as_user(user, f"sh -c {shlex.quote(write)}"))
+        self.write_as_user(remote, user, {f"{folder}/containers.conf": (CONTAINERS_CONF, "0644"),
+                                          f"{folder}/storage.conf": (STORAGE_CONF, "0644")},
+                           folders=(f"{user.runtime_dir}/podman",))
 
     def says_rootless(self, remote: Remote, user: EngineUser, info: dict) -> tuple[bool, str]:
         # Its Docker-compatible report leaves rootless out; its own report has it.

@@ -6,6 +6,7 @@ or the docker SDK.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -25,6 +26,17 @@ def log(text: str) -> None:
     console.print(text, markup=False, soft_wrap=True)
 
 
+def using_host_services(command):
+    """A command that works with the host daemon or libvirtd holds them in use while it runs: the
+    one fault that restarts them for every clone waits for it, and it waits for that fault."""
+    @functools.wraps(command)
+    def holding(*args, **kwargs):
+        from .machines.hostshare import HOST_SERVICES
+        with HOST_SERVICES.in_use(log):
+            return command(*args, **kwargs)
+    return holding
+
+
 def parse_boxes(text: str | None, lab, provider: str | None = None) -> list[Box]:
     names = [n.strip() for n in (text or "").split(",") if n.strip()] or lab.default_boxes[:1]
     return [lab.box(name, provider) for name in names]
@@ -40,6 +52,7 @@ def _check_provider(provider: str | None) -> None:
         raise ConfigError(f"--provider {provider}: expected one of {', '.join(PROVIDERS)}")
 
 
+@using_host_services
 def build(box_names: str | None = None, force: bool = False, provider: str | None = None) -> int:
     """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
     from .machines.boxes import build_box
@@ -69,6 +82,7 @@ def _check_destroy(destroy: str) -> None:
         raise ConfigError(f"--destroy {destroy}: expected one of {', '.join(DESTROY_POLICIES)}")
 
 
+@using_host_services
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
        instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None,
        prove: bool = False) -> int:
@@ -85,7 +99,9 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     scenario = load_scenario(scenario_name)
     lab = load_lab()
     boxes = parse_boxes(box_names, lab, provider)
-    instance = Instance(instance_name, ssh_port=free_loopback_port()) if instance_name else DEFAULT_INSTANCE
+    # A port nslab chose free, even for the default instance: another clone may be creating a
+    # machine at this moment, and Vagrant's 2222 would race it.
+    instance = Instance(instance_name or DEFAULT_INSTANCE.name, ssh_port=free_loopback_port())
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", instance.name):
         raise ConfigError(f"--instance {instance.name}: use lowercase letters, digits and dashes")
     for box in boxes:
@@ -114,6 +130,7 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     return result.exit_code
 
 
+@using_host_services
 def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
            continue_on_failure: bool = False, destroy: str = "always") -> int:
     """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
@@ -147,6 +164,7 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     return 1 if failed else 0
 
 
+@using_host_services
 def nightly(box_names: str | None = None, scenario_names: str | None = None, jobs: int | None = None,
             keep: int | None = None, folder: str | None = None, from_runs: str | None = None) -> int:
     """Runs the night's cells (lab.yaml's `nightly:`, or --boxes × --scenarios), keeps them as a night,
@@ -247,6 +265,7 @@ def history(folder: str | None = None, out: str | None = None) -> int:
     return 0
 
 
+@using_host_services
 def faults() -> int:
     """Injects real faults and bad inputs; exits 0 only when every one was survived cleanly."""
     from .harness.faults import FaultSuite, print_summary
@@ -270,6 +289,7 @@ def faults() -> int:
     return 0 if clean else 1
 
 
+@using_host_services
 def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None) -> int:
     """Measures nslab against the raw operations and `vagrant ssh -c`; prints ratios, writes JSON + PNG."""
     from .harness.bench import Bench, matrix_figures, write_results
@@ -445,10 +465,31 @@ def compare(runs: str | None = None, baseline: str | None = None, out: str | Non
 
 
 def down(box_names: str | None = None, host_daemon: bool = False, instance_name: str | None = None) -> int:
-    """Destroys machines of every instance (the default one and any a matrix left), or of one."""
+    """Destroys this clone's machines of every instance (the default one and any a matrix left), or
+    of one; with host_daemon, then stops nslab's host daemon and libvirtd unless another clone
+    still needs them (naming what it keeps them for)."""
+    from .machines.hostdocker import stop_own_daemon
+    from .machines.hostshare import HOST_SERVICES
+    from .machines.hostvirt import stop_own_libvirt
+
+    with HOST_SERVICES.in_use(log):
+        failures = _destroy_machines(box_names, instance_name)
+    if host_daemon:
+        stopped, why = stop_own_daemon()
+        if stopped:
+            log("host docker: nslab's own daemon stopped")
+        elif why != "not running":
+            failures += 1
+            log(f"host docker: nslab's own daemon {why}")
+        if stop_own_libvirt():
+            log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
+    return 1 if failures else 0
+
+
+def _destroy_machines(box_names: str | None, instance_name: str | None) -> int:
     from .machines.base import instances
-    from .machines.hostdocker import ensure_host_docker, stop_own_daemon
-    from .machines.hostvirt import remove_idle_network, stop_own_libvirt
+    from .machines.hostdocker import ensure_host_docker
+    from .machines.hostvirt import remove_idle_network
     from .run.lab import InstanceBusy, instance_lock
 
     lab = load_lab()
@@ -472,11 +513,7 @@ def down(box_names: str | None = None, host_daemon: bool = False, instance_name:
         log(f"libvirt: removed the idle network {lab.providers['libvirt'].network}")
     if not failures:
         log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
-    if host_daemon and stop_own_daemon():
-        log("host docker: nslab's own daemon stopped")
-    if host_daemon and stop_own_libvirt():
-        log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
-    return 1 if failures else 0
+    return failures
 
 
 def _destroy_instance(lab, url: str, instance, wanted: set[str]) -> int:

@@ -1,4 +1,7 @@
-"""Where nslab keeps its files. Everything lives under the project unless overridden."""
+"""Where nslab keeps its files. A clone's own state lives under the clone unless overridden; what
+every clone on the host shares on purpose (the host daemon, built boxes, host locks) lives in the
+host folder."""
+import hashlib
 import os
 from pathlib import Path
 
@@ -6,12 +9,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def state_dir() -> Path:
-    """Host daemon, box builds, Vagrant's home: never committed, safe to delete."""
+    """This clone's Vagrant state, logs and instances: never committed, safe to delete."""
     return Path(os.environ.get("NSLAB_STATE", PROJECT_ROOT / ".nslab")).resolve()
 
 
+def host_dir() -> Path:
+    """What the clones on this host share: nslab's host Docker daemon (and so the built container
+    boxes), the built VM boxes, and the locks clones wait on."""
+    return Path(os.environ.get("NSLAB_HOST_DIR", "/var/lib/nslab")).resolve()
+
+
+def clone_id() -> str:
+    """Six hex digits naming this clone (its state folder) in names every clone on the host sees:
+    containers, libvirt domains, relays."""
+    return hashlib.sha256(str(state_dir()).encode()).hexdigest()[:6]
+
+
 def vagrant_home() -> Path:
-    """The project's VAGRANT_HOME: the boxes nslab built or added, Vagrant's own state."""
+    """The clone's VAGRANT_HOME: the boxes it added, Vagrant's own state."""
     return state_dir() / "vagrant.d"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.lab import Box
-from ..paths import state_dir, vagrant_home
+from ..paths import clone_id, state_dir, vagrant_home
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ class Machine(ABC):
 class Instance:
     """A set of machines of the one Vagrantfile with Vagrant state, container
     names and SSH port of its own, so runs at once never clash. The default
-    instance uses the project's .vagrant, as plain `vagrant` commands do."""
+    instance uses the project's .vagrant, as plain `vagrant` commands do. Names
+    every clone on the host sees (containers, domains, relays) carry the clone's
+    id, so two clones' instances of one name never meet."""
     name: str = "default"
     ssh_port: int | None = None
 
@@ -63,7 +65,8 @@ class Instance:
 
     @property
     def prefix(self) -> str:
-        return "nslab" if self.is_default else f"nslab-{self.name}"
+        base = f"nslab-{clone_id()}"
+        return base if self.is_default else f"{base}-{self.name}"
 
     @property
     def dotfile_path(self) -> Path | None:

@@ -15,7 +15,7 @@ import docker
 
 from ..config.lab import Box
 from ..errors import MachineError
-from ..paths import provision_dir, state_dir, vagrant_home
+from ..paths import host_dir, provision_dir, state_dir, vagrant_home
 
 RECIPE_LABEL = "org.nslab.recipe"
 BOX_DIR = "box"
@@ -97,9 +97,13 @@ def cached_recipe(client: docker.DockerClient, box: Box) -> str | None:
 
 
 def build_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
-    """Builds the box unless one of the same recipe exists (its provider knows how). Returns what was done."""
+    """Builds the box unless one of the same recipe exists (its provider knows how). Returns what was done.
+    One build of a box at a time on the host: a clone that finds another building it waits, then
+    finds it cached."""
+    from .hostshare import host_lock
     from .providers import PROVIDERS
-    return PROVIDERS[box.provider].build(box, docker_url, force, log)
+    with host_lock(f"box-{box.name}", f"box {box.name}: another clone is building it", log):
+        return PROVIDERS[box.provider].build(box, docker_url, force, log)
 
 
 def build_container_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
@@ -170,9 +174,14 @@ def cached_vm_recipe(box: Box) -> str | None:
         return None
 
 
+def shared_vm_box_file(box: Box, recipe: str) -> Path:
+    """The built VM box of a recipe, kept once for every clone on the host."""
+    return host_dir() / "boxes" / f"{box.name}-{recipe}.box"
+
+
 def build_vm_box(box: Box, docker_url: str, force: bool = False, log=print) -> dict:
     """A vagrant-libvirt box from Debian packages: root filesystem, ext4 image, qcow2, kernel and
-    initrd, packaged and added to the project's VAGRANT_HOME."""
+    initrd, packaged once per host and recipe, and added to the clone's VAGRANT_HOME."""
     from .hostvirt import delete_volumes
     from .vagrant import vagrant_env
 
@@ -181,31 +190,49 @@ def build_vm_box(box: Box, docker_url: str, force: bool = False, log=print) -> d
         log(f"box {box.name}: cached ({box.box_name}, recipe {want})")
         return {"box": box.name, "built": False, "recipe": want, "seconds": 0.0}
     started = time.monotonic()
-    work = state_dir() / "build" / f"{box.name}-{want}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    log_path = work.parent / f"{box.name}.log"
-    box_file = state_dir() / "boxes" / f"{box.name}.box"
+    box_file = shared_vm_box_file(box, want)
     box_file.parent.mkdir(parents=True, exist_ok=True)
-    log(f"box {box.name}: building a VM from Debian {box.suite} packages (log: {log_path})")
-    try:
-        with open(log_path, "wb") as out:
-            _run(_rootfs_command(box, work / "rootfs", "vm"), out, log_path)
-            log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; "
-                f"making the disk image")
-            _run([str(provision_dir() / BOX_DIR / "make-vm-box.sh"), str(work / "rootfs"), str(box_file), want],
-                 out, log_path)
-            log(f"box {box.name}: {box_file} ({box_file.stat().st_size / 2**20:.0f} MB) after "
-                f"{time.monotonic() - started:.0f}s; adding it to Vagrant")
-            _run(["vagrant", "box", "add", "--force", "--name", box.box_name, str(box_file)], out, log_path,
-                 env=vagrant_env(docker_url))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    log_path = state_dir() / "build" / f"{box.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    built = force or not box_file.is_file()
+    if built:
+        _build_vm_box_file(box, want, box_file, log_path, log)
+    else:
+        log(f"box {box.name}: built on this host already ({box_file}); adding it to Vagrant")
+    with open(log_path, "ab") as out:
+        _run(["vagrant", "box", "add", "--force", "--name", box.box_name, str(box_file)], out, log_path,
+             env=vagrant_env(docker_url))
     # vagrant-libvirt keeps a box's disk in the pool as a base volume; a rebuilt box must not
     # boot from the old one.
     stale = delete_volumes(box.stored_box_name + "_vagrant_box_image_")
     if stale:
         log(f"box {box.name}: removed the previous box's base volume(s): {', '.join(stale)}")
     seconds = time.monotonic() - started
-    log(f"box {box.name}: built {box.box_name} (recipe {want}) in {seconds:.0f}s")
-    return {"box": box.name, "built": True, "recipe": want, "seconds": round(seconds, 1)}
+    log(f"box {box.name}: {'built' if built else 'added'} {box.box_name} (recipe {want}) in {seconds:.0f}s")
+    return {"box": box.name, "built": built, "recipe": want, "seconds": round(seconds, 1)}
+
+
+def _build_vm_box_file(box: Box, want: str, box_file: Path, log_path: Path, log) -> None:
+    started = time.monotonic()
+    work = state_dir() / "build" / f"{box.name}-{want}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    partial = box_file.with_name(box_file.name + ".partial")
+    log(f"box {box.name}: building a VM from Debian {box.suite} packages (log: {log_path})")
+    try:
+        with open(log_path, "wb") as out:
+            _run(_rootfs_command(box, work / "rootfs", "vm"), out, log_path)
+            log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; "
+                f"making the disk image")
+            _run([str(provision_dir() / BOX_DIR / "make-vm-box.sh"), str(work / "rootfs"), str(partial), want],
+                 out, log_path)
+        # Whole or not at all: another clone may add it as soon as it has this name.
+        os.replace(partial, box_file)
+        for older in box_file.parent.glob(f"{box.name}-*.box"):
+            if older != box_file:
+                older.unlink(missing_ok=True)
+        log(f"box {box.name}: {box_file} ({box_file.stat().st_size / 2**20:.0f} MB) after "
+            f"{time.monotonic() - started:.0f}s")
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)

@@ -2,12 +2,13 @@
 
 nslab uses a daemon that already answers (NSLAB_DOCKER_HOST, DOCKER_HOST, or
 the system socket) and never changes it. When none answers it starts its own,
-with socket, data-root, exec-root and pidfile of its own under the state
-folder, so it can never disturb a system daemon.
+with socket, data-root, exec-root and pidfile of its own under the host folder,
+so it can never disturb a system daemon. Every clone on the host shares that one
+daemon on purpose: two daemons would fight over the docker0 bridge and
+iptables' DOCKER chains, and one daemon is one cache of built boxes.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 import docker
 
 from ..errors import MachineError
-from ..paths import state_dir
+from ..paths import host_dir
 from ..poll import poll_until
+from .hostshare import HOST_SERVICES, describe, host_lock, other_clones_containers
 from .pidfiles import alive, read_pid, terminate
 
 SYSTEM_SOCKET = "unix:///var/run/docker.sock"
@@ -26,7 +28,7 @@ RESTART_WAIT = 60
 
 
 def own_daemon_dir() -> Path:
-    return state_dir() / "docker"
+    return host_dir() / "docker"
 
 
 def own_socket_url() -> str:
@@ -58,7 +60,10 @@ def ensure_host_docker(log=print) -> str:
             return url
     if wait_for_own_daemon(log):
         return own_socket_url()
-    start_own_daemon(log)
+    # Clones starting at once: one starts the daemon, the others wait for it and find it answering.
+    with host_lock("docker-start", "host docker: another clone is starting nslab's host daemon", log):
+        if not answers(own_socket_url()):
+            start_own_daemon(log)
     return own_socket_url()
 
 
@@ -92,7 +97,7 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
     home = own_daemon_dir()
     home.mkdir(parents=True, exist_ok=True)
     # exec-root holds containerd's sockets, whose paths must stay short.
-    exec_root = Path("/run") / f"nslab-{hashlib.sha256(str(home).encode()).hexdigest()[:10]}"
+    exec_root = Path("/run") / "nslab-docker"
     command = [
         "dockerd",
         "--host", own_socket_url(),
@@ -119,16 +124,29 @@ def start_own_daemon(log=print, timeout: float = 60) -> None:
     raise MachineError(f"host dockerd did not answer within {timeout:.0f}s; see {home / 'dockerd.log'}")
 
 
-def stop_own_daemon(timeout: float = 30) -> bool:
-    """Stops nslab's own host daemon (never another one). Returns whether one was running."""
+def stop_own_daemon(timeout: float = 30) -> tuple[bool, str]:
+    """Stops nslab's own host daemon (never another one) when no other clone needs it: returns
+    whether it was stopped, and why not when it was kept."""
     pid = read_pid(own_pidfile())
     if not alive(pid):
-        return False
-    # Under live-restore a container outlives its daemon: stop what is left first.
+        return False, "not running"
     if answers(own_socket_url()):
         client = docker.DockerClient(base_url=own_socket_url(), timeout=60)
-        for container in client.containers.list():
-            container.stop(timeout=10)
-        client.close()
+        try:
+            others = other_clones_containers(client)
+            if others:
+                listed = ", ".join(f"{name} (clone {clone})" for name, clone in others)
+                return False, f"kept for the machines of other clones: {listed}"
+            with HOST_SERVICES.alone_if_free() as free:
+                if not free:
+                    users = "; ".join(describe(user) for user in HOST_SERVICES.users()) or "another nslab process"
+                    return False, f"kept: in use by {users}"
+                # Under live-restore a container outlives its daemon: stop what is left first.
+                for container in client.containers.list():
+                    container.stop(timeout=10)
+                terminate(pid, timeout)
+                return True, ""
+        finally:
+            client.close()
     terminate(pid, timeout)
-    return True
+    return True, ""

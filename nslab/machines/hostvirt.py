@@ -8,13 +8,13 @@ only through a 127.0.0.1 port (see vmport).
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import stat
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +22,13 @@ from pathlib import Path
 from ..errors import MachineError
 from ..paths import state_dir
 from ..poll import poll_until
+from .hostshare import HOST_SERVICES, host_lock
 from .pidfiles import alive, read_pid, terminate
 
 URI = "qemu:///system"
 NETNS = "nslab-virt"
 SOCKET = Path("/run/libvirt/libvirt-sock")
+_start_guard = threading.Lock()
 TOOLS = ("virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "mkfs.ext4", "ip")
 
 
@@ -86,10 +88,9 @@ def ensure_libvirtd(log=print) -> None:
     fix_kvm_permissions()
     if answers():
         return
-    # Cells of a matrix (threads) and runs at once (processes) may all find none answering.
-    virt_dir().mkdir(parents=True, exist_ok=True)
-    with open(virt_dir() / "start.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # Cells of a matrix (threads), runs at once and other clones (processes) may all find none
+    # answering. The lock is per process: threads of one take turns on a lock of their own first.
+    with _start_guard, host_lock("libvirt-start", "libvirt: another nslab is starting libvirtd", log):
         if not answers():
             start_own_libvirt(log)
 
@@ -141,18 +142,21 @@ def stop_own_libvirt() -> bool:
     project's pool with the box base images it cached. True when it did."""
     if libvirtd_netns() != NETNS:
         return False
-    if answers():
-        if virsh("list", "--all", "--name", check=False).stdout.strip():
+    with HOST_SERVICES.alone_if_free() as free:
+        if not free:            # another clone is working with it
             return False
-        delete_volumes("")
-        virsh("pool-destroy", pool_name(), check=False)
-        virsh("pool-undefine", pool_name(), check=False)
-    for pidfile in ("/run/libvirtd.pid", "/run/virtlogd.pid"):
-        pid = read_pid(pidfile)
-        if alive(pid):
-            terminate(pid, timeout=10)
-    subprocess.run(["ip", "netns", "delete", NETNS], capture_output=True)
-    return True
+        if answers():
+            if virsh("list", "--all", "--name", check=False).stdout.strip():
+                return False    # a domain of this clone or another one still exists
+            delete_volumes("")
+            virsh("pool-destroy", pool_name(), check=False)
+            virsh("pool-undefine", pool_name(), check=False)
+        for pidfile in ("/run/libvirtd.pid", "/run/virtlogd.pid"):
+            pid = read_pid(pidfile)
+            if alive(pid):
+                terminate(pid, timeout=10)
+        subprocess.run(["ip", "netns", "delete", NETNS], capture_output=True)
+        return True
 
 
 def ensure_pool() -> None:

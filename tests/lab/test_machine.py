@@ -6,16 +6,16 @@ import pytest
 
 from nslab.config.lab import load_lab
 from nslab.errors import RemoteTimeout
+from nslab.machines.base import DEFAULT_INSTANCE
 from nslab.machines.boxes import RECIPE_LABEL, build_box, image_ref
 
 pytestmark = pytest.mark.lab
 
 
-def test_machine_is_reached_through_a_loopback_port(machine, docker_url):
-    endpoint = machine.ssh_endpoint()
+def test_machine_is_reached_through_a_loopback_port(endpoint, docker_url):
     assert endpoint.host == "127.0.0.1" and endpoint.user == "vagrant"
     host = docker.DockerClient(base_url=docker_url)
-    container = host.containers.get("nslab-debian12")
+    container = host.containers.get(f"{DEFAULT_INSTANCE.prefix}-debian12")
     published = container.attrs["NetworkSettings"]["Ports"]["22/tcp"]
     assert {(p["HostIp"], int(p["HostPort"])) for p in published} == {("127.0.0.1", endpoint.port)}
 

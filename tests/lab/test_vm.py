@@ -10,7 +10,7 @@ import pytest
 
 from nslab.config.lab import load_lab
 from nslab.machines import hostvirt
-from nslab.machines.base import instances
+from nslab.machines.base import DEFAULT_INSTANCE, instances
 from nslab.machines.boxes import recipe_hash, stored_vm_box
 from nslab.machines.connection import Remote
 from nslab.machines.hostvirt import missing_tools, pool_name
@@ -18,17 +18,16 @@ from nslab.machines.vagrant import VagrantMachine
 from nslab.machines.vmport import PortRelay
 from nslab.paths import state_dir
 
-from .conftest import invoke, judge_offline, recorded_steps
+from .conftest import invoke, judge_offline, missing_from_setup, recorded_steps
 
 pytestmark = [pytest.mark.lab, pytest.mark.vm]
 
 MISSING = missing_tools()
 if MISSING:
-    pytest.skip(f"VM machines need libvirt and qemu: {', '.join(MISSING)} not found (./setup.sh installs them)",
-                allow_module_level=True)
+    missing_from_setup(f"VM machines need libvirt and qemu: {', '.join(MISSING)} not found")
 
 VM = "debian12-vm"
-DOMAIN = f"nslab-{VM}"
+DOMAIN = f"{DEFAULT_INSTANCE.prefix}-{VM}"
 ON_VM = ("--box", "debian12", "--provider", "libvirt")
 
 
@@ -74,9 +73,14 @@ def vm_isolation_run(vm_workshop_run, vm_artifacts):
     return run_on_vm(vm_artifacts, "isolation")
 
 
+@pytest.fixture(scope="module")
+def vm_endpoint(vm_userns_run, docker_url):
+    return VagrantMachine(load_lab().box(VM), docker_url).ssh_endpoint()
+
+
 @pytest.fixture
-def vm_remote(vm_userns_run, docker_url):
-    remote = Remote(VagrantMachine(load_lab().box(VM), docker_url).ssh_endpoint()).open()
+def vm_remote(vm_endpoint):
+    remote = Remote(vm_endpoint).open()
     yield remote
     remote.close()
 
@@ -121,7 +125,7 @@ def test_the_vm_runs_a_kernel_of_its_own_under_qemu(vm_userns_run, vm_remote):
 def test_the_vm_is_reached_through_127_0_0_1_and_its_address_lives_in_nslabs_namespace(vm_userns_run, vm_remote):
     _, _, manifest = vm_userns_run
     ssh = manifest["machines"][VM]["ssh"]
-    relay = PortRelay("nslab", VM)
+    relay = PortRelay(DEFAULT_INSTANCE.prefix, VM)
     assert ssh["host"] == "127.0.0.1" and ssh["port"] == relay.port() and relay.running()
     with socket.create_connection(("127.0.0.1", ssh["port"]), timeout=10) as conn:
         assert conn.recv(64).startswith(b"SSH-2.0-")
@@ -217,11 +221,11 @@ def test_status_lists_the_vm_with_its_loopback_ssh(vm_userns_run):
     process = invoke("status")
     assert process.returncode == 0, process.stderr
     line = next(l for l in process.stdout.splitlines() if VM in l)
-    assert "running" in line and f"127.0.0.1:{PortRelay('nslab', VM).port()}" in line
+    assert "running" in line and f"127.0.0.1:{PortRelay(DEFAULT_INSTANCE.prefix, VM).port()}" in line
 
 
 def test_destroy_leaves_no_domain_volume_network_or_relay(vm_userns_run, docker_url):
-    relay = PortRelay("nslab", VM)
+    relay = PortRelay(DEFAULT_INSTANCE.prefix, VM)
     port = relay.port()
     process = invoke("down", "--box", VM, timeout=600)
     assert process.returncode == 0, process.stdout + process.stderr

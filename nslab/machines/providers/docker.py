@@ -26,7 +26,10 @@ class DockerProvider(Provider):
         return build_container_box(box, docker_url, force, log)
 
     def vagrant_settings(self, box, lab, instance) -> dict:
+        from ..hostshare import clone_labels
         create_args = list(lab.providers["docker"].create_args)
+        # Whose machine it is, for the other clones sharing the host daemon (`down --host-daemon`).
+        create_args += [f"--label={key}={value}" for key, value in clone_labels(instance.name).items()]
         if box.lab_images == "offline":
             # An offline machine must never reach for a registry: with no resolver
             # but its own loopback, a missing image fails at once, on the machine.

@@ -26,10 +26,12 @@ from ..judge.verdict import Status
 from ..machines import hostvirt
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
+from ..machines.hostshare import HOST_SERVICES
 from ..machines.hostdocker import own_daemon_running, own_pidfile, own_socket_url, start_own_daemon
 from ..machines.pidfiles import alive, read_pid, terminate
 from ..machines.vagrant import VagrantMachine
-from ..paths import PROJECT_ROOT, artifacts_dir
+from ..paths import PROJECT_ROOT, artifacts_dir, state_dir
+from ..poll import poll_until
 from ..run.images import build_offline
 from ..run.layout import RunView
 
@@ -37,8 +39,8 @@ INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
 # Room for a run's first steps, far from the whole run (about 1 MB for userns).
 FULL_TMPFS_KIB = 300
-# Short, one mode: a VM fault needs a run in progress, not the whole lab.
-VM_FAULT_SCENARIO = "tests/scenarios/own-userns.yaml"
+# Short steps with short timeouts, one mode: a VM fault needs a run in progress, not the whole lab.
+VM_FAULT_SCENARIO = "tests/scenarios/vm-fault.yaml"
 
 
 class NotInjected(Exception):
@@ -106,6 +108,10 @@ class FaultSuite:
         kind.append(Outcome(name, survived, detail))
         self.log(f"{'survived' if survived else 'NOT SURVIVED'}: {name}: {detail}")
 
+    def _alone(self, fault):
+        with HOST_SERVICES.exclusive(self.log):
+            return fault()
+
     def _lost_artifacts(self, run_path: Path) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
         manifest lists as judged whose command, outputs or record cannot be read, added to the
@@ -149,10 +155,12 @@ class FaultSuite:
         self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
         self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
         self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
-        self._record(self.summary.faults, "host Docker daemon restarted mid-run", self.host_daemon_restarted)
+        # These two interrupt a host service every clone shares: held alone, after the other clones' work.
+        self._record(self.summary.faults, "host Docker daemon restarted mid-run",
+                     lambda: self._alone(self.host_daemon_restarted))
         self._record(self.summary.faults, "the artifacts' filesystem full mid-run", self.artifacts_full)
         self._record(self.summary.faults, "a VM's qemu killed mid-step", self.qemu_killed)
-        self._record(self.summary.faults, "nslab's libvirtd killed mid-run", self.libvirtd_killed)
+        self._record(self.summary.faults, "nslab's libvirtd killed mid-run", lambda: self._alone(self.libvirtd_killed))
         self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
         for name, check in self.bad_input_checks():
             self._record(self.summary.bad_inputs, name, check)
@@ -176,36 +184,59 @@ class FaultSuite:
 
     def dockerd_killed(self, remote: Remote):
         killer = Remote(remote.endpoint).open()
+        sleeper = f"{self.tag}-sleeper"
+
+        def running() -> bool:
+            return killer.run(f"docker inspect -f '{{{{.State.Running}}}}' {sleeper}").stdout.strip() == "true"
+
+        def kill_mid_step() -> None:
+            # Mid-step for certain: once the step's container runs, never after a guessed delay.
+            if poll_until(running, 30, pause=0.1, max_pause=0.2):
+                killed.append(killer.run("pkill -KILL -x dockerd", sudo=True).exit_code == 0)
+
+        killed: list[bool] = []
         try:
-            timer = threading.Timer(1.5, lambda: killer.run("pkill -KILL -x dockerd", sudo=True))
-            timer.start()
+            thread = threading.Thread(target=kill_mid_step, daemon=True)
+            thread.start()
             started = time.monotonic()
-            result = remote.run("docker run --rm nslab/alpine:offline sleep 6", timeout=60)
-            timer.join()
+            result = remote.run(f"docker run --rm --name {sleeper} nslab/alpine:offline sleep 30", timeout=60)
+            thread.join()
             seconds = time.monotonic() - started
+            if killed != [True]:
+                raise NotInjected(f"dockerd was not killed while the step's container ran "
+                                  f"(step exit {result.exit_code} after {seconds:.1f}s)")
             remote.reset_docker_api()
             wait_ready(remote, timeout=90)      # systemd restarts docker.service
-            ok = result.exit_code != 0 and seconds < 60
+            ok = result.exit_code != 0 and seconds < 30
             return ok, f"step ended with status {result.exit_code} after {seconds:.1f}s " \
                        f"({(result.stderr or result.stdout).strip()[-100:]}); daemon back"
         finally:
             killer.close()
 
     def sshd_killed(self, machine: VagrantMachine):
-        victim = Remote(machine.ssh_endpoint()).open()
-        killer = Remote(machine.ssh_endpoint()).open()
+        endpoint = machine.ssh_endpoint()
+        victim = Remote(endpoint).open()
+        killer = Remote(endpoint).open()
         try:
             # The parent of a command's shell is the sshd process serving that whole connection.
             sshd = int(victim.check("sh -c 'ps -o ppid= -p $$'").strip())
             name = killer.check(f"ps -o args= -p {sshd}").strip()
-            threading.Timer(1.0, lambda: killer.run(f"kill -KILL {sshd}", sudo=True)).start()
+            marker = f"{self.tag}-victim"
+
+            def kill_mid_command() -> None:
+                # Once the victim's command runs under that sshd, not after a guessed delay.
+                if poll_until(lambda: killer.run(f"pgrep -f {marker}").exit_code == 0, 20, pause=0.1,
+                              max_pause=0.2):
+                    killer.run(f"kill -KILL {sshd}", sudo=True)
+
+            threading.Thread(target=kill_mid_command, daemon=True).start()
             started = time.monotonic()
             try:
-                victim.run("sleep 30", timeout=60)
+                victim.run(f"sh -c 'sleep 30; : {marker}'", timeout=60)
                 return False, "the command outlived its sshd"
             except MachineError as exc:
                 seconds = time.monotonic() - started
-                fresh = Remote(machine.ssh_endpoint()).open()
+                fresh = Remote(endpoint).open()
                 alive = fresh.check("echo ok").strip() == "ok"
                 fresh.close()
                 return seconds < 30 and alive, f"killed {name} ({sshd}); {exc} after {seconds:.1f}s; " \
@@ -263,9 +294,11 @@ class FaultSuite:
         run_path = None
         deadline = time.monotonic() + within
         while time.monotonic() < deadline and process.poll() is None:
-            new = set(artifacts_dir().glob("2*")) - before
+            # The run's folder exists a moment before its manifest does: only a written manifest
+            # (replaced whole, never half-written) says the run has begun.
+            new = [p for p in set(artifacts_dir().glob("2*")) - before if (p / "manifest.json").is_file()]
             if new:
-                run_path = new.pop()
+                run_path = new[0]
                 machines = json.loads((run_path / "manifest.json").read_text()).get("machines", {})
                 if any(len(m.get("steps", [])) >= steps for m in machines.values()):
                     break
@@ -453,8 +486,15 @@ class FaultSuite:
                                        "always"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
                      for name in names]
-        # A third run on a busy instance is refused at once and changes nothing.
-        time.sleep(5)
+        # A third run on a busy instance is refused at once and changes nothing: tried once the
+        # first run holds its instance (its lock names it), not after a guessed delay.
+        lock = state_dir() / "locks" / f"{names[0]}.lock"
+        holds = poll_until(lambda: lock.is_file() and lock.read_text().strip() == f"pid {processes[0].pid}",
+                           120, pause=0.1, max_pause=0.5)
+        if not holds:
+            for process in processes:
+                process.kill()
+            raise NotInjected(f"the first run did not take its instance within 120 s")
         busy = self._invoke("up", "scenario=workshop", "--instance", names[0], timeout=120)
         outputs = [p.communicate(timeout=900)[0] for p in processes]
         runs = sorted(set(artifacts_dir().glob("2*")) - before)

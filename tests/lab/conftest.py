@@ -22,6 +22,15 @@ def invoke(*args, timeout=1800, env=None):
                           timeout=timeout, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
+def missing_from_setup(what: str) -> None:
+    """Something ./setup.sh installs is missing: a skip on a developer's machine, a failure in CI
+    (CI set), where a broken setup must not turn a module of tests into skips."""
+    message = f"{what} (./setup.sh installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {message}", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
 SSH_STACK = ("fabric", "paramiko", "docker", "vagrant")
 # Runs Invoke's own program on tasks.py, then says which modules the task loaded.
 JUDGE_IN_PROCESS = """
@@ -40,6 +49,16 @@ def judge_offline(*args):
     process = subprocess.run([sys.executable, "-c", JUDGE_IN_PROCESS, *args], cwd=PROJECT_ROOT,
                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     return json.loads(process.stdout.strip().splitlines()[-1]), process
+
+
+def step_path(run_path, machine, step_id, suffix):
+    """A step's own file, found by the step's id in the run's manifest (never by its position,
+    nor by a glob that would also match its earlier attempts)."""
+    manifest = json.loads((run_path / "manifest.json").read_text())
+    found = [s for s in manifest["machines"][machine]["steps"] if s["id"] == step_id]
+    assert len(found) == 1, f"{machine} has {len(found)} steps with id {step_id!r}"
+    step = found[0]
+    return run_path / machine / step["mode"] / f"{step['number']:02d}-{step_id}.{suffix}"
 
 
 def recorded_steps(run_path):
@@ -99,8 +118,14 @@ def machine(userns_run, docker_url):
     assert machine.status() == "not_created"
 
 
+@pytest.fixture(scope="session")
+def endpoint(machine):
+    """The kept machine's SSH endpoint, read once (each read is a `vagrant ssh-config`)."""
+    return machine.ssh_endpoint()
+
+
 @pytest.fixture
-def remote(machine):
-    remote = Remote(machine.ssh_endpoint()).open()
+def remote(endpoint):
+    remote = Remote(endpoint).open()
     yield remote
     remote.close()

@@ -1,5 +1,6 @@
 """`invoke matrix` for real: boxes in parallel, every config style exercised, nothing left behind."""
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import docker
@@ -75,14 +76,19 @@ def test_the_comparison_shows_the_docker_versions_side_by_side(matrix_run):
     assert versions["debian11"].startswith("20.10.5") and versions["debian13"].startswith("26.")
     assert set(versions) == set(BOXES[:-1])
     assert len(report["rows"]) == 20 + 14 + 12 + 11
-    for name in ("report.md", "report.html", "junit.xml"):
-        assert (folder / name).exists()
+    # Every report file holds all the rows: one junit case per step and machine, one table row per step.
+    cases = ET.parse(folder / "junit.xml").getroot().findall(".//testcase")
+    assert len(cases) == (20 + 14 + 12 + 11) * len(BOXES[:-1])
+    markdown = (folder / "report.md").read_text()
+    assert all(f"| {box}" in markdown or box in markdown for box in BOXES[:-1])
+    assert (folder / "report.html").read_text().count("<tr>") == 1 + len(report["rows"])
 
 
 def test_the_labs_beyond_the_seeds_sit_side_by_side_with_every_passed_check_shown_able_to_fail(matrix_run):
     _, folder, _ = matrix_run
     report = json.loads((folder / "report.json").read_text())
     rows = [r for r in report["rows"] if r["scenario"] in ("ownership", "capabilities")]
+    assert len(rows) == 12 + 11, [r["step"] for r in rows]
     for row in rows:
         machines = {key.split("#")[0] for key in row["cells"]}
         assert machines == set(BOXES[:-1]), row["step"]

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from .conftest import invoke
+from .conftest import invoke, missing_from_setup
 from .test_workshop_and_compare import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.lab
@@ -66,8 +66,9 @@ def test_keep_removes_the_oldest_nights(nights, tmp_path):
     assert sorted(p.parent.name for p in copy.glob("*/night.json"))[0] == kept[2]["night"]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (./setup.sh installs it)")
 def test_history_shows_the_three_nights_with_the_change_at_its_night(nights, tmp_path):
+    if CHROMIUM is None:
+        missing_from_setup("Debian's chromium is not installed")
     folder, _, kept = nights
     process = invoke("history", "--folder", str(folder))
     assert process.returncode == 0, process.stdout + process.stderr

@@ -8,7 +8,7 @@ from nslab import api
 from nslab.judge.parse import parse_ps
 from nslab.subids import parse_subids, range_of
 
-from .conftest import invoke
+from .conftest import invoke, step_path
 
 pytestmark = pytest.mark.lab
 
@@ -19,24 +19,21 @@ STEPS = ["images", "registry-as-root", "registry-root-ps-inside", "registry-root
          "bozo-images", "clock", "clock-ps-host", "clock-logs"]
 
 
-def step_file(run_path, mode, number, suffix):
-    # The step's own file, not those of its earlier attempts (NN-step.attempt-K.*, `eventually`).
-    matches = [m for m in (run_path / "debian12" / mode).glob(f"{number:02d}-*.{suffix}") if ".attempt-" not in m.name]
-    assert len(matches) == 1, f"no single artifact {mode}/{number:02d}-*.{suffix}"
-    return matches[0]
+def step_file(run_path, step_id, suffix):
+    return step_path(run_path, "debian12", step_id, suffix)
 
 
-def step_json(run_path, mode, number):
-    return json.loads(step_file(run_path, mode, number, "json").read_text())
+def step_json(run_path, step_id):
+    return json.loads(step_file(run_path, step_id, "json").read_text())
 
 
-def fact(run_path, mode, number, name):
+def fact(run_path, step_id, name):
     """One captured fact of a step: a file in its .facts folder."""
-    return (step_file(run_path, mode, number, "facts") / name).read_text()
+    return (step_file(run_path, step_id, "facts") / name).read_text()
 
 
-def container_pid(run_path, mode, number, container):
-    return json.loads(fact(run_path, mode, number, f"container-{container}.inspect.json"))["State"]["Pid"]
+def container_pid(run_path, step_id, container):
+    return json.loads(fact(run_path, step_id, f"container-{container}.inspect.json"))["State"]["Pid"]
 
 
 def status_uid(text):
@@ -64,8 +61,10 @@ def test_manifest_names_machine_distro_docker_and_every_step(userns_run, remote)
 
 def test_every_step_left_command_output_exit_code_duration_and_facts(userns_run):
     _, run_path, manifest = userns_run
-    for number, step in enumerate(manifest["machines"]["debian12"]["steps"], start=1):
-        prefix = run_path / "debian12" / step["mode"] / f"{number:02d}-{step['id']}"
+    steps = manifest["machines"]["debian12"]["steps"]
+    assert [s["id"] for s in steps] == STEPS
+    for step in steps:
+        prefix = run_path / "debian12" / step["mode"] / f"{step['number']:02d}-{step['id']}"
         for suffix in ("cmd", "stdout", "stderr", "json"):
             assert prefix.with_name(prefix.name + "." + suffix).exists(), f"{prefix}.{suffix}"
         record = json.loads(prefix.with_name(prefix.name + ".json").read_text())
@@ -73,39 +72,43 @@ def test_every_step_left_command_output_exit_code_duration_and_facts(userns_run)
         assert record["mode"] == step["mode"]
         assert record["verdicts"] and all(v["status"] == "pass" for v in record["verdicts"])
         # Every fact a verdict read is a file of the step, and is in the manifest with its digest.
+        # A check of the machine's facts read some (only exit status and output need none).
+        reads_facts = {v["check"] for v in record["verdicts"]} - {"exit", "output_contains", "output_matches"}
+        assert bool(record["evidence_read"]) == bool(reads_facts), step["id"]
         for name in record["evidence_read"]:
-            relative = f"debian12/{step['mode']}/{number:02d}-{step['id']}.facts/{name}"
+            relative = f"debian12/{step['mode']}/{step['number']:02d}-{step['id']}.facts/{name}"
             assert manifest["artifacts"][relative].startswith("sha256:"), relative
 
 
 def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
     _, run_path, _ = userns_run
-    pid = container_pid(run_path, "root", 4, "registry")
-    row = next(r for r in parse_ps(step_file(run_path, "root", 4, "stdout").read_text()) if r["pid"] == pid)
+    pid = container_pid(run_path, "registry-root-ps-host", "registry")
+    row = next(r for r in parse_ps(step_file(run_path, "registry-root-ps-host", "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == "root" and "docker-registry" in row["command"]
-    inside = parse_ps(step_file(run_path, "root", 3, "stdout").read_text())
+    inside = parse_ps(step_file(run_path, "registry-root-ps-inside", "stdout").read_text())
     assert inside[0]["pid"] == 1 and inside[0]["user"] == "root"
 
 
 def test_the_lab_registry_is_published_on_loopback_only(userns_run):
     _, run_path, _ = userns_run
-    for mode, number in (("root", 2), ("root", 5), ("userns", 13)):
-        ports = json.loads(fact(run_path, mode, number, "container-registry.inspect.json"))["NetworkSettings"]["Ports"]
+    for step_id in ("registry-as-root", "registry-as-1000", "registry-userns"):
+        ports = json.loads(fact(run_path, step_id, "container-registry.inspect.json"))["NetworkSettings"]["Ports"]
         published = [f"{b['HostIp']}:{b['HostPort']}->{port}" for port, binds in ports.items() for b in binds or []]
         assert published and all(p.startswith("127.0.0.1:5000->") for p in published), published
 
 
 def test_uid_1000_registry_cannot_store_the_push_and_says_why(userns_run):
     _, run_path, _ = userns_run
-    row_user = step_json(run_path, "root", 7)["verdicts"][1]["observed"]["user"]
+    row_user = next(v for v in step_json(run_path, "registry-1000-ps-host")["verdicts"]
+                    if v["check"] == "ps_row")["observed"]["user"]
     assert row_user == "vagrant"                      # uid 1000 on the machine is the vagrant user
-    push = step_json(run_path, "root", 8)
+    push = step_json(run_path, "push-as-1000")
     # Stopped once the registry refused the write, rather than after Docker's retries.
     assert push["exit_code"] == 143 and push["duration_seconds"] < 30
     assert push["stopped"]["reason"] == "the log of container 'registry' contains 'permission denied'"
-    assert "@@nslab" not in step_file(run_path, "root", 8, "stderr").read_text()
-    assert "docker push 127.0.0.1:5000/hello-world" in step_file(run_path, "root", 8, "cmd").read_text()
-    logs = step_file(run_path, "root", 9, "stdout").read_text() + step_file(run_path, "root", 9, "stderr").read_text()
+    assert "@@nslab" not in step_file(run_path, "push-as-1000", "stderr").read_text()
+    assert "docker push 127.0.0.1:5000/hello-world" in step_file(run_path, "push-as-1000", "cmd").read_text()
+    logs = step_file(run_path, "registry-1000-logs", "stdout").read_text() + step_file(run_path, "registry-1000-logs", "stderr").read_text()
     assert "filesystem: mkdir /var/lib/registry/docker: permission denied" in logs
 
 
@@ -115,15 +118,15 @@ def test_userns_registry_runs_as_dockremaps_first_subuid_read_from_the_artifact(
     start = range_of(parse_subids(subuid), "dockremap").start
     # vagrant takes the first range, so dockremap's is never assumed: it is read.
     assert range_of(parse_subids(subuid), "vagrant").start < start
-    pid = container_pid(run_path, "userns", 13, "registry")
-    assert status_uid(fact(run_path, "userns", 13, "container-registry.host-status")) == start
-    assert fact(run_path, "userns", 13, "container-registry.uid_map").split() == ["0", str(start), "65536"]
-    row = next(r for r in parse_ps(step_file(run_path, "userns", 15, "stdout").read_text()) if r["pid"] == pid)
+    pid = container_pid(run_path, "registry-userns", "registry")
+    assert status_uid(fact(run_path, "registry-userns", "container-registry.host-status")) == start
+    assert fact(run_path, "registry-userns", "container-registry.uid_map").split() == ["0", str(start), "65536"]
+    row = next(r for r in parse_ps(step_file(run_path, "registry-userns-ps-host", "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == str(start)
-    inside = parse_ps(step_file(run_path, "userns", 14, "stdout").read_text())
+    inside = parse_ps(step_file(run_path, "registry-userns-ps-inside", "stdout").read_text())
     assert inside[0]["user"] == "root"
-    assert step_json(run_path, "userns", 16)["exit_code"] == 0
-    assert "digest: sha256:" in step_file(run_path, "userns", 16, "stdout").read_text()
+    assert step_json(run_path, "push-userns")["exit_code"] == 0
+    assert "digest: sha256:" in step_file(run_path, "push-userns", "stdout").read_text()
 
 
 def test_userns_data_root_is_named_after_the_ranges(userns_run):
@@ -131,7 +134,7 @@ def test_userns_data_root_is_named_after_the_ranges(userns_run):
     folder = run_path / "debian12" / "userns"
     uid = range_of(parse_subids((folder / "subuid").read_text()), "dockremap").start
     gid = range_of(parse_subids((folder / "subgid").read_text()), "dockremap").start
-    assert f"/var/lib/docker/{uid}.{gid}" in step_file(run_path, "userns", 11, "stdout").read_text()
+    assert f"/var/lib/docker/{uid}.{gid}" in step_file(run_path, "userns-data-root", "stdout").read_text()
     info = json.loads((folder / "docker-info.json").read_text())
     assert info["DockerRootDir"] == f"/var/lib/docker/{uid}.{gid}"
     assert any("name=userns" in option for option in info["SecurityOptions"])
@@ -141,11 +144,13 @@ def test_clock_runs_as_bozo_on_the_host(userns_run):
     _, run_path, _ = userns_run
     folder = run_path / "debian12" / "bozo"
     assert "bozo:5000:10000" in (folder / "subuid").read_text().splitlines()
-    pid = container_pid(run_path, "bozo", 18, "clock")
-    assert status_uid(fact(run_path, "bozo", 18, "container-clock.host-status")) == 5000
-    row = next(r for r in parse_ps(step_file(run_path, "bozo", 19, "stdout").read_text()) if r["pid"] == pid)
+    pid = container_pid(run_path, "clock", "clock")
+    assert status_uid(fact(run_path, "clock", "container-clock.host-status")) == 5000
+    row = next(r for r in parse_ps(step_file(run_path, "clock-ps-host", "stdout").read_text()) if r["pid"] == pid)
     assert row["user"] == "bozo"
-    assert re.search(r"\d\d:\d\d:\d\d", step_file(run_path, "bozo", 20, "stdout").read_text())
+    # The clock ticks: its log holds at least two different times, not merely one time.
+    times = re.findall(r"\d\d:\d\d:\d\d", step_file(run_path, "clock-logs", "stdout").read_text())
+    assert len(set(times)) >= 2, times
 
 
 def test_artifacts_name_the_key_but_never_contain_it(userns_run):
@@ -187,14 +192,15 @@ steps:
     assert api.up(str(scenario), destroy="never") == 1
     manifest = json.loads(((userns_run[1].parent / "latest") / "manifest.json").read_text())
     assert manifest["scenario"] == "wrong" and manifest["status"] == "failed"
-    first, second = [json.loads(p.read_text()) for p in
-                     sorted((userns_run[1].parent / "latest" / "debian12" / "root").glob("*.json"))
-                     if p.name[0].isdigit()]
+    latest = (userns_run[1].parent / "latest").resolve()
+    first, second = (json.loads(step_path(latest, "debian12", step_id, "json").read_text())
+                     for step_id in ("registry-as-1000", "false-success"))
     uid = next(v for v in first["verdicts"] if v["check"] == "uid")
     assert uid["status"] == "fail"
     assert uid["observed"] == {"container": "registry", "inside": 1000, "host": 1000}
     assert uid["expected"] == {"container": "registry", "inside": 0, "host": 0}
-    assert second["verdicts"][0]["observed"] == 2 and second["status"] == "fail"
+    exit_verdict = next(v for v in second["verdicts"] if v["check"] == "exit")
+    assert exit_verdict["observed"] == 2 and second["status"] == "fail"
 
 
 def test_a_broken_scenario_is_refused_in_one_line_before_anything_runs(userns_run, tmp_path):

@@ -32,6 +32,7 @@ from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine, vagrant_env
 from ..paths import PROJECT_ROOT, artifacts_dir
+from .goals import boxes_all_cached
 from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
 from ..run.layout import RunDir, StepFiles, write_json
 from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
@@ -247,12 +248,12 @@ def cold_profile(path: Path | None) -> dict:
 
 
 def matrix_figures(artifacts: Path) -> dict | None:
-    """The newest sequential and --jobs 3 runs of the same matrix, if both exist."""
+    """The newest sequential and --jobs 3 runs of the same matrix, boxes all cached, if both exist."""
     runs = []
     for path in sorted((artifacts / "matrix").glob("*/matrix.json")):
         data = json.loads(path.read_text())
         cells = tuple(sorted((c["box"], c["scenario"]) for c in data["cells"]))
-        if all(c["state"] == "passed" for c in data["cells"]):
+        if all(c["state"] == "passed" for c in data["cells"]) and boxes_all_cached(data):
             runs.append((cells, data["jobs"], data["seconds"], path.parent.name))
     for cells, jobs, seconds, name in reversed(runs):
         if jobs == 3:

@@ -69,12 +69,20 @@ def newest_vm_run(artifacts: Path) -> tuple[float, str] | None:
     return None
 
 
+def boxes_all_cached(matrix: dict) -> bool:
+    """Whether every box of a matrix run was found built (a run that built one measures the build).
+    A run from before boxes were recorded cannot say, and is not taken."""
+    boxes = matrix.get("boxes")
+    return bool(boxes) and not any(box["built"] for box in boxes.values())
+
+
 def newest_matrix(artifacts: Path) -> tuple[float, str] | None:
-    """Seconds of the newest passed --jobs 3 matrix of exactly the goal's cells."""
+    """Seconds of the newest passed --jobs 3 matrix of exactly the goal's cells, all boxes cached."""
     for path in sorted((artifacts / "matrix").glob("*/matrix.json"), reverse=True):
         data = json.loads(path.read_text())
         cells = sorted((c["box"], c["scenario"]) for c in data["cells"])
-        if cells == MATRIX_CELLS and data["jobs"] == 3 and all(c["state"] == "passed" for c in data["cells"]):
+        if cells == MATRIX_CELLS and data["jobs"] == 3 and boxes_all_cached(data) \
+                and all(c["state"] == "passed" for c in data["cells"]):
             return data["seconds"], path.parent.name
     return None
 
@@ -118,7 +126,8 @@ def fill(found: list[Goal], results: dict, artifacts: Path) -> list[Goal]:
             ("userns_vm", newest_vm_run(artifacts),
              "run `invoke up scenario=userns --box debian12 --provider libvirt` first"),
             ("matrix", newest_matrix(artifacts),
-             "run `invoke matrix --boxes debian11,debian12,debian13 --scenarios userns,workshop --jobs 3` first")):
+             "run `invoke matrix --boxes debian11,debian12,debian13 --scenarios userns,workshop --jobs 3` "
+             "with its boxes built first")):
         if newest:
             by_key[key].now, by_key[key].source = newest[0], f"run {newest[1]}"
         else:

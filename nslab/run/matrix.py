@@ -60,6 +60,8 @@ class Matrix:
         self.cells = [Cell(box, scenario) for box, scenario in cells]
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        #: box -> what its build did (built, or found cached), so a figure can tell the two apart.
+        self.box_builds: dict[str, dict] = {}
 
     # --- progress ---------------------------------------------------------
     def table(self) -> Table:
@@ -127,6 +129,7 @@ class Matrix:
         summary = {
             "matrix_id": self.matrix_id, "jobs": self.jobs, "seconds": round(time.monotonic() - started, 1),
             "continue_on_failure": self.continue_on_failure, "destroy": self.destroy,
+            "boxes": self.box_builds,
             "cells": [{"box": c.box.name, "scenario": c.scenario.name, "state": c.state, "detail": c.detail,
                        "seconds": round(c.seconds, 1), "run": str(c.run_path) if c.run_path else None}
                       for c in self.cells],
@@ -146,7 +149,8 @@ class Matrix:
             live.update(self.table())
         for name, future in building.items():
             try:
-                future.result()
+                done = future.result()
+                self.box_builds[name] = {"built": done["built"], "seconds": done["seconds"]}
             except NslabError as exc:
                 for cell in cells:
                     if cell.box.name == name:

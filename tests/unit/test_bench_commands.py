@@ -42,9 +42,16 @@ def test_each_goal_takes_its_figure_from_the_bench_or_the_newest_passed_run(tmp_
     assert "no figure: run `invoke matrix" in by_key["matrix"].source
     matrix = tmp_path / "matrix" / "20261123T101600Z-matrix-def456"
     matrix.mkdir(parents=True)
-    (matrix / "matrix.json").write_text(json.dumps({"jobs": 3, "seconds": 61.1, "cells": [
-        {"box": box, "scenario": lab, "state": "passed"} for box, lab in MATRIX_CELLS]}))
+    cells = [{"box": box, "scenario": lab, "state": "passed"} for box, lab in MATRIX_CELLS]
+    boxes = {box: {"built": False, "seconds": 0.0} for box, _ in MATRIX_CELLS}
+    (matrix / "matrix.json").write_text(json.dumps({"jobs": 3, "seconds": 61.1, "cells": cells, "boxes": boxes}))
+    # A newer run that built a box measures the build, not the matrix: never taken as the figure.
+    built = tmp_path / "matrix" / "20261123T111600Z-matrix-aaa111"
+    built.mkdir()
+    (built / "matrix.json").write_text(json.dumps({"jobs": 3, "seconds": 132.0, "cells": cells,
+                                                   "boxes": {**boxes, "debian11": {"built": True, "seconds": 70.0}}}))
     by_key = {goal.key: goal for goal in fill(goals(), results, tmp_path)}
     assert (by_key["matrix"].now, by_key["matrix"].met) == (61.1, False)
+    assert by_key["matrix"].source == f"run {matrix.name}"
     assert [g.key for g in goals()] == ["userns_warm", "workshop_warm", "userns_cold", "userns_vm", "matrix",
                                         "ratio", "judge", "compare100"]

@@ -494,7 +494,7 @@ class FaultSuite:
         if not holds:
             for process in processes:
                 process.kill()
-            raise NotInjected(f"the first run did not take its instance within 120 s")
+            raise NotInjected("the first run did not take its instance within 120 s")
         busy = self._invoke("up", "scenario=workshop", "--instance", names[0], timeout=120)
         outputs = [p.communicate(timeout=900)[0] for p in processes]
         runs = sorted(set(artifacts_dir().glob("2*")) - before)

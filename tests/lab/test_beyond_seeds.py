@@ -7,7 +7,7 @@ import pytest
 
 from nslab.subids import parse_subids, range_of
 
-from .conftest import invoke, judge_offline
+from .conftest import invoke, judge_offline, step_path
 
 pytestmark = pytest.mark.lab
 
@@ -25,9 +25,12 @@ def run_lab(scenario: str, tmp_path, *flags):
     return process, (tmp_path / "latest").resolve()
 
 
-def verdict(run_path, mode, stem, check):
-    record = json.loads((run_path / "debian12" / mode / f"{stem}.json").read_text())
-    return next(v for v in record["verdicts"] if v["check"] == check)
+def verdict(run_path, step_id, check):
+    """A step's verdict of one check kind, the step found by its id in the run's manifest."""
+    record = json.loads(step_path(run_path, "debian12", step_id, "json").read_text())
+    found = [v for v in record["verdicts"] if v["check"] == check]
+    assert len(found) == 1, f"{step_id}: {len(found)} verdicts of kind {check}"
+    return found[0]
 
 
 @pytest.mark.parametrize("lab", ["userns_run", "workshop_run"])
@@ -47,7 +50,8 @@ def test_a_vacuous_check_is_named_unable_to_fail_and_up_prove_exits_1(userns_run
     assert proof_counts(process.stdout) == {("vacuous", "debian12"): (2, 1)}
     assert ("cannot fail debian12 root/01-echo: output_matches: stayed pass when every match removed from "
             "the output") in process.stdout
-    proof = json.loads((run_path / "judgement.json").read_text())["steps"][0]["proof"]
+    [step] = json.loads((run_path / "judgement.json").read_text())["steps"]
+    proof = step["proof"]
     assert {p["check"]: p["shown"] for p in proof} == {"exit": True, "output_matches": False}
     # Offline, the same verdict on the same evidence.
     result, judged = judge_offline(str(run_path), "--mutate")
@@ -64,17 +68,17 @@ def test_the_labs_beyond_the_seeds_pass_with_every_check_shown_able_to_fail(user
     assert tried == shown >= 15
     start = range_of(parse_subids((run_path / "debian12" / "userns" / "subuid").read_text()), "dockremap").start
     if scenario == "ownership":
-        bind = verdict(run_path, "userns", "10-bind-userns", "owner")
+        bind = verdict(run_path, "bind-userns", "owner")
         assert bind["observed"] == {"path": "/share/by-root", "inside": [0, 0], "host": [start, start]}
-        assert verdict(run_path, "root", "04-bind-root", "owner")["observed"]["host"] == [0, 0]
-        assert verdict(run_path, "userns", "12-writer-1000-userns", "owner")["observed"]["host"] == \
+        assert verdict(run_path, "bind-root", "owner")["observed"]["host"] == [0, 0]
+        assert verdict(run_path, "writer-1000-userns", "owner")["observed"]["host"] == \
             [start + 1000, start + 1000]
     else:
-        root = verdict(run_path, "root", "03-rootful-root", "caps")
-        remapped = verdict(run_path, "userns", "08-rootful-userns", "caps")
+        root = verdict(run_path, "rootful-root", "caps")
+        remapped = verdict(run_path, "rootful-userns", "caps")
         assert root["observed"] == remapped["observed"] and "CAP_SYS_ADMIN" in root["observed"]["lacks"]
         assert f"mapping [(0, {start}, 65536)]" in remapped["detail"]
-        assert "Permission denied" in (run_path / "debian12/userns/09-write-host-userns.stderr").read_text()
+        assert "Permission denied" in step_path(run_path, "debian12", "write-host-userns", "stderr").read_text()
 
 
 def test_a_scenario_with_files_and_a_built_image_runs_offline(userns_run, machine, tmp_path):
@@ -82,8 +86,8 @@ def test_a_scenario_with_files_and_a_built_image_runs_offline(userns_run, machin
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
     assert "4 steps: 4 pass" in process.stdout
     start = range_of(parse_subids((run_path / "debian12" / "userns" / "subuid").read_text()), "dockremap").start
-    assert verdict(run_path, "userns", "03-marked", "uid")["observed"]["host"] == start + 1000
-    owner = verdict(run_path, "userns", "04-marked-file-owner", "owner")
+    assert verdict(run_path, "marked", "uid")["observed"]["host"] == start + 1000
+    owner = verdict(run_path, "marked-file-owner", "owner")
     assert owner["observed"]["host"] == [start + 1000, start + 1000]
     assert "/root/etc/motto.txt" in owner["detail"]          # in the container's own filesystem
     # The material travelled with the run, beside its scenario copy, and judging reads it back.

@@ -9,7 +9,7 @@ from nslab.judge.run import judge_run
 from nslab.run.layout import RunView
 from nslab.subids import parse_subids, range_of
 
-from .conftest import invoke, judge_offline, recorded_steps
+from .conftest import invoke, judge_offline, recorded_steps, step_path
 
 pytestmark = pytest.mark.lab
 
@@ -30,22 +30,22 @@ def test_judge_rederives_every_live_verdict_without_the_ssh_stack(lab, request):
 
 def test_the_issues_edit_is_named_by_judge_and_flagged_by_compare(userns_run, tmp_path):
     copy = shutil.copytree(userns_run[1], tmp_path / userns_run[1].name, symlinks=True)
-    ps_host = copy / "debian12" / "userns" / "15-registry-userns-ps-host.stdout"
+    ps_host = step_path(copy, "debian12", "registry-userns-ps-host", "stdout")
+    edited = str(ps_host.relative_to(copy))
     start = range_of(parse_subids((copy / "debian12" / "userns" / "subuid").read_text()), "dockremap").start
     assert f"\n{start} " in ps_host.read_text()
     ps_host.write_text(ps_host.read_text().replace(f"\n{start} ", "\n424242 "))
     process = invoke("judge", str(copy))      # the bare positional, as a user types it
     assert process.returncode == 2, process.stdout[-3000:]
-    assert ("evidence changed debian12/userns/15-registry-userns-ps-host.stdout: content changed since the "
-            "run wrote it") in process.stdout
+    assert f"evidence changed {edited}: content changed since the run wrote it" in process.stdout
     assert "registry-userns-ps-host: recorded pass, judged fail" in process.stdout
     compared = invoke("compare", "--runs", str(copy), "--out", str(tmp_path / "reports"))
     column = json.loads((tmp_path / "reports" / "report.json").read_text())["columns"][0]
     assert "EVIDENCE CHANGED" in column["label"]
     assert column["flags"] == [
-        "evidence: debian12/userns/15-registry-userns-ps-host.stdout: content changed since the run wrote it",
+        f"evidence: {edited}: content changed since the run wrote it",
         "userns/registry-userns-ps-host: re-judged fail, recorded pass"]
-    assert "15-registry-userns-ps-host.stdout: content changed" in compared.stdout
+    assert f"{edited}: content changed" in compared.stdout
 
 
 def test_one_changed_byte_in_any_artifact_is_named_alone(userns_run, tmp_path):

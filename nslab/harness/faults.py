@@ -40,7 +40,7 @@ PREFIX = "faults"
 # Room for a run's first steps, far from the whole run (about 1 MB for userns).
 FULL_TMPFS_KIB = 300
 # Short steps with short timeouts, one mode: a VM fault needs a run in progress, not the whole lab.
-VM_FAULT_SCENARIO = "tests/scenarios/vm-fault.yaml"
+VM_FAULT_SCENARIO = "tests/scenarios/short.yaml"
 
 
 class NotInjected(Exception):

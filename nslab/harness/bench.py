@@ -27,6 +27,7 @@ from ..config.scenario import Scenario, load_scenario, render
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
 from ..errors import ConfigError
+from ..judge import needed_facts
 from ..judge.verdict import JUDGED_OK
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
@@ -40,8 +41,39 @@ from ..run.stopping import watched
 from .goals import offline_figures
 
 
+# The facts nslab reads to prove a step, as plain commands a person would type to look at the same
+# thing: the raw column reads them too, so "nslab over raw" measures the harness, not the evidence.
+RAW_FACT_READS = {
+    "container": lambda name: (f"pid=$(docker inspect -f '{{{{.State.Pid}}}}' {name}) && "
+                               f"sudo cat /proc/$pid/status /proc/$pid/uid_map /proc/$pid/gid_map >/dev/null; "
+                               f"docker exec {name} cat /proc/1/status /etc/passwd /etc/group >/dev/null"),
+    "path": lambda argument: (lambda container, path: (
+        f"docker exec {container} stat -c '%u %g %n' -- {shlex.quote(path)}; "
+        f"docker inspect -f '{{{{json .Mounts}}}}' {container} >/dev/null; sudo stat -c '%u %g %n' -- /"))(
+        *argument.split(":", 1)),
+    "host-accounts": lambda _: "getent passwd >/dev/null; getent group >/dev/null",
+    "subids": lambda _: "cat /etc/subuid /etc/subgid >/dev/null",
+    "docker-info": lambda _: "docker info --format '{{json .}}' >/dev/null",
+    "docker-dirs": lambda _: "sudo find /var/lib/docker -maxdepth 1 -type d -printf '%U %G %p\\n' >/dev/null",
+    "daemon-contents": lambda _: "docker ps -aq >/dev/null; docker images -q >/dev/null",
+    "program": lambda name: f"for pid in $(pidof {name}); do sudo cat /proc/$pid/status; done >/dev/null",
+}
+# What nslab reads of each mode once applied: the daemon's own account of it and the ranges.
+RAW_MODE_READS = "docker info --format '{{json .}}' >/dev/null; cat /etc/subuid /etc/subgid >/dev/null"
+
+
+def raw_fact_reads(expect) -> list[str]:
+    """The plain commands that read what a step's expectations need."""
+    reads = []
+    for fact in needed_facts(expect):
+        kind, _, argument = fact.partition(":")
+        reads.append(RAW_FACT_READS[kind](argument))
+    return reads
+
+
 def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
-    """The scenario's operations as plain shell commands, as a person would type them."""
+    """The scenario's operations as plain shell commands, as a person would type them, with the
+    reads of what each step's claims rest on."""
     if scenario.files or any(image.build for image in scenario.images.values()):
         raise ConfigError(f"{scenario.path}: bench measures labs without files: or built images; "
                           f"this one brings its own material")
@@ -62,6 +94,7 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
             commands.append(f"echo {shlex.quote(options)} | sudo tee /etc/docker/daemon.json >/dev/null && "
                             f"sudo systemctl reset-failed docker; sudo systemctl restart docker && "
                             f"until docker info >/dev/null 2>&1; do sleep 0.05; done")
+            commands.append(RAW_MODE_READS)
             # Only once the root daemon runs in /var/lib/docker again.
             if scenario.cleanup.remapped_data_roots and mode.remap_user is None:
                 commands.append(f"sudo {REMOVE_REMAPPED_DATA_ROOTS}")
@@ -73,6 +106,7 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
             # As the scenario has it: a stopped step is stopped in the raw column too.
             command = watched(command, step.stop_when) if step.stop_when else command
             commands.append(f"sudo sh -c {shlex.quote(command)}" if step.sudo else command)
+            commands += raw_fact_reads(step.expect)
     return commands
 
 

@@ -8,9 +8,17 @@ def test_raw_column_is_the_scenarios_own_operations_without_harness():
     restarts = [c for c in commands if "systemctl restart docker" in c]
     assert len(restarts) == len({step.mode for step in scenario.steps}) == 3
     assert '"userns-remap": "bozo"' in restarts[2]
-    # One command per step, plus per mode: container cleanup and the restart (and, for
-    # the root mode, removing old remapped data-roots after its restart).
-    assert len(commands) == len(scenario.steps) + 2 * 3 + 1
+    # One command per step and one per fact its claims rest on, plus per mode: container cleanup, the
+    # restart and the mode's own reads (and, for the root mode, removing old remapped data-roots).
+    from nslab.judge import needed_facts
+    reads = sum(len(needed_facts(step.expect)) for step in scenario.steps if step.action != "images")
+    assert reads == 27
+    assert len(commands) == len(scenario.steps) + reads + 3 * 3 + 1
+    # What the registry's uid claim under userns rests on, read as a person would read it.
+    registry = commands.index("docker run -d --name registry -p 127.0.0.1:5000:5000 nslab/registry:offline")
+    assert commands[registry + 1].startswith("pid=$(docker inspect -f '{{.State.Pid}}' registry) && "
+                                             "sudo cat /proc/$pid/status /proc/$pid/uid_map /proc/$pid/gid_map")
+    assert commands[registry + 2] == "cat /etc/subuid /etc/subgid >/dev/null"
     assert "docker run -d --name registry -p 127.0.0.1:5000:5000 nslab/registry:offline" in commands
     assert any(c.startswith("sudo sh -c 'ls -ld /var/lib/docker/*.*'") for c in commands)
 

@@ -26,7 +26,7 @@ from ..judge.verdict import Status
 from ..machines import hostvirt
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
-from ..machines.hostshare import HOST_SERVICES
+from ..machines.hostshare import HOST_SERVICES, host_lock
 from ..machines.hostdocker import own_daemon_running, own_pidfile, own_socket_url, start_own_daemon
 from ..machines.pidfiles import alive, read_pid, terminate
 from ..machines.vagrant import VagrantMachine
@@ -365,8 +365,12 @@ class FaultSuite:
             own = {machine.get("container") for machine in machines.values()}
             running = {c.name for c in host.containers.list()} - own
             started = time.monotonic()
-            terminate(read_pid(own_pidfile()), 30)
-            start_own_daemon(log=lambda _: None)
+            # Held across the gap: a process finding no daemon meanwhile waits for this one to answer
+            # instead of starting a second.
+            with host_lock("docker-start", "host docker: the fault suite is restarting nslab's host daemon",
+                           self.log):
+                terminate(read_pid(own_pidfile()), 30)
+                start_own_daemon(log=lambda _: None)
             restart = time.monotonic() - started
             host = docker.DockerClient(base_url=self.docker_url)
             stopped = sorted(name for name in running if self._state(host, name) not in ("running", "gone"))

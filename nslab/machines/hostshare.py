@@ -57,10 +57,23 @@ def _read_holder(handle) -> dict | None:
         return None
 
 
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
 @contextmanager
 def host_lock(name: str, waiting: str, log=print):
-    """One holder at a time on this host. A second says once what it waits for (`waiting`, then who
-    holds it) and waits; it never fails for the wait."""
+    """One holder at a time on this host. A second process says once what it waits for (`waiting`,
+    then who holds it) and waits; it never fails for the wait. Threads of one process (a matrix's
+    cells) take turns first, so the line only ever names another process."""
+    with _thread_locks_guard:
+        in_process = _thread_locks.setdefault(name, threading.Lock())
+    with in_process, _flock(name, waiting, log):
+        yield
+
+
+@contextmanager
+def _flock(name: str, waiting: str, log):
     handle = open(locks_dir() / f"{name}.lock", "a+")
     try:
         try:

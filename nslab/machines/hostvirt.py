@@ -14,7 +14,6 @@ import os
 import shutil
 import stat
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from .pidfiles import alive, read_pid, terminate
 URI = "qemu:///system"
 NETNS = "nslab-virt"
 SOCKET = Path("/run/libvirt/libvirt-sock")
-_start_guard = threading.Lock()
 TOOLS = ("virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img", "mkfs.ext4", "ip")
 
 
@@ -88,9 +86,8 @@ def ensure_libvirtd(log=print) -> None:
     fix_kvm_permissions()
     if answers():
         return
-    # Cells of a matrix (threads), runs at once and other clones (processes) may all find none
-    # answering. The lock is per process: threads of one take turns on a lock of their own first.
-    with _start_guard, host_lock("libvirt-start", "libvirt: another nslab is starting libvirtd", log):
+    # Cells of a matrix (threads), runs at once and other clones (processes) may all find none answering.
+    with host_lock("libvirt-start", "libvirt: another nslab is starting libvirtd", log):
         if not answers():
             start_own_libvirt(log)
 

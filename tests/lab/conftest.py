@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from nslab.config.lab import load_lab
 from nslab.machines.connection import Remote
 from nslab.machines.hostdocker import ensure_host_docker
+from nslab.machines.hostvirt import missing_tools
 from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import PROJECT_ROOT
 
@@ -129,3 +131,63 @@ def remote(endpoint):
     remote = Remote(endpoint).open()
     yield remote
     remote.close()
+
+
+# --- the VM's labs, in the background from the start of the session ---------------------------
+# The VM runs under qemu's TCG here, minutes a lab, where the container machines mostly wait on
+# their daemons: its box and labs run beside the container tests, and test_vm.py (run after them)
+# judges what they left. Its machine has an instance of its own, since the container labs hold the
+# default one at the same time.
+VM = "debian12-vm"
+VM_INSTANCE = "vm"
+ON_VM = ("--box", "debian12", "--provider", "libvirt")
+VM_LABS = ("userns", "workshop", "isolation")
+# The VM's tests, then the fault suite (whose libvirtd and daemon faults hold the host services
+# alone) run last, once the VM's labs are done.
+LAST = ("test_vm.py", "test_faults.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
+
+
+class VmLabs:
+    """The VM box build, then each VM lab as a user types it, one after the other in a thread."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.results: dict = {}
+        self.done = {name: threading.Event() for name in ("box", *VM_LABS)}
+        self.thread = threading.Thread(target=self._run, name="vm-labs", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.results["box"] = invoke("box.build", *ON_VM)
+            self.done["box"].set()
+            for lab in VM_LABS:
+                process = invoke("up", f"scenario={lab}", *ON_VM, "--instance", VM_INSTANCE, "--destroy", "never",
+                                 timeout=2400, env={"NSLAB_ARTIFACTS": str(self.folder)})
+                run_path = (self.folder / "latest").resolve()
+                manifest_path = run_path / "manifest.json"
+                manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+                self.results[lab] = (process, run_path, manifest)
+                self.done[lab].set()
+        finally:
+            for event in self.done.values():
+                event.set()          # a chain that broke wakes its waiters: they find no result
+
+    def result(self, name: str):
+        self.done[name].wait(timeout=5400)
+        assert name in self.results, f"the VM's background labs stopped before {name}"
+        return self.results[name]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vm_labs(request, tmp_path_factory):
+    """Started with the first lab test when the VM's tests are to run and libvirt and qemu are here."""
+    wanted = any(item.path.name == "test_vm.py" for item in request.session.items)
+    if not wanted or missing_tools():
+        return None
+    labs = VmLabs(tmp_path_factory.mktemp("vm-artifacts"))
+    labs.thread.start()
+    return labs

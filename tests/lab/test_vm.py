@@ -10,7 +10,7 @@ import pytest
 
 from nslab.config.lab import load_lab
 from nslab.machines import hostvirt
-from nslab.machines.base import DEFAULT_INSTANCE, instances
+from nslab.machines.base import Instance, instances
 from nslab.machines.boxes import recipe_hash, stored_vm_box
 from nslab.machines.connection import Remote
 from nslab.machines.hostvirt import missing_tools, pool_name
@@ -18,7 +18,7 @@ from nslab.machines.vagrant import VagrantMachine
 from nslab.machines.vmport import PortRelay
 from nslab.paths import state_dir
 
-from .conftest import invoke, judge_offline, missing_from_setup, recorded_steps
+from .conftest import ON_VM, VM, VM_INSTANCE, invoke, judge_offline, missing_from_setup, recorded_steps
 
 pytestmark = [pytest.mark.lab, pytest.mark.vm]
 
@@ -26,56 +26,51 @@ MISSING = missing_tools()
 if MISSING:
     missing_from_setup(f"VM machines need libvirt and qemu: {', '.join(MISSING)} not found")
 
-VM = "debian12-vm"
-DOMAIN = f"{DEFAULT_INSTANCE.prefix}-{VM}"
-ON_VM = ("--box", "debian12", "--provider", "libvirt")
+INSTANCE = Instance(VM_INSTANCE)
+DOMAIN = f"{INSTANCE.prefix}-{VM}"
 
 
 def virsh(*args):
     return hostvirt.virsh(*args).stdout
 
 
-@pytest.fixture(scope="module")
-def vm_artifacts(tmp_path_factory):
-    # Runs of their own, so the container tests' `latest` stays theirs.
-    return tmp_path_factory.mktemp("vm-artifacts")
-
-
-def run_on_vm(vm_artifacts, scenario):
-    process = invoke("up", f"scenario={scenario}", *ON_VM, "--destroy", "never", timeout=2400,
-                     env={"NSLAB_ARTIFACTS": str(vm_artifacts)})
-    run_path = (vm_artifacts / "latest").resolve()
-    return process, run_path, json.loads((run_path / "manifest.json").read_text())
+def vm_machine(docker_url):
+    return VagrantMachine(load_lab().box(VM), docker_url, instance=INSTANCE)
 
 
 @pytest.fixture(scope="module")
-def vm_box():
-    process = invoke("box.build", *ON_VM, timeout=1800)
+def vm_artifacts(vm_labs):
+    return vm_labs.folder
+
+
+@pytest.fixture(scope="module")
+def vm_box(vm_labs):
+    process = vm_labs.result("box")
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     return process
 
 
 @pytest.fixture(scope="module")
-def vm_userns_run(vm_box, vm_artifacts, docker_url):
-    yield run_on_vm(vm_artifacts, "userns")
+def vm_userns_run(vm_box, vm_labs, docker_url):
+    yield vm_labs.result("userns")
     # Whatever the tests did, no VM is left behind.
-    if VagrantMachine(load_lab().box(VM), docker_url).status() != "not_created":
+    if vm_machine(docker_url).status() != "not_created":
         invoke("down", "--box", VM, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def vm_workshop_run(vm_userns_run, vm_artifacts):
-    return run_on_vm(vm_artifacts, "workshop")
+def vm_workshop_run(vm_userns_run, vm_labs):
+    return vm_labs.result("workshop")
 
 
 @pytest.fixture(scope="module")
-def vm_isolation_run(vm_workshop_run, vm_artifacts):
-    return run_on_vm(vm_artifacts, "isolation")
+def vm_isolation_run(vm_workshop_run, vm_labs):
+    return vm_labs.result("isolation")
 
 
 @pytest.fixture(scope="module")
 def vm_endpoint(vm_userns_run, docker_url):
-    return VagrantMachine(load_lab().box(VM), docker_url).ssh_endpoint()
+    return vm_machine(docker_url).ssh_endpoint()
 
 
 @pytest.fixture
@@ -125,7 +120,7 @@ def test_the_vm_runs_a_kernel_of_its_own_under_qemu(vm_userns_run, vm_remote):
 def test_the_vm_is_reached_through_127_0_0_1_and_its_address_lives_in_nslabs_namespace(vm_userns_run, vm_remote):
     _, _, manifest = vm_userns_run
     ssh = manifest["machines"][VM]["ssh"]
-    relay = PortRelay(DEFAULT_INSTANCE.prefix, VM)
+    relay = PortRelay(INSTANCE.prefix, VM)
     assert ssh["host"] == "127.0.0.1" and ssh["port"] == relay.port() and relay.running()
     with socket.create_connection(("127.0.0.1", ssh["port"]), timeout=10) as conn:
         assert conn.recv(64).startswith(b"SSH-2.0-")
@@ -221,15 +216,15 @@ def test_status_lists_the_vm_with_its_loopback_ssh(vm_userns_run):
     process = invoke("status")
     assert process.returncode == 0, process.stderr
     line = next(l for l in process.stdout.splitlines() if VM in l)
-    assert "running" in line and f"127.0.0.1:{PortRelay(DEFAULT_INSTANCE.prefix, VM).port()}" in line
+    assert "running" in line and f"127.0.0.1:{PortRelay(INSTANCE.prefix, VM).port()}" in line
 
 
 def test_destroy_leaves_no_domain_volume_network_or_relay(vm_userns_run, docker_url):
-    relay = PortRelay(DEFAULT_INSTANCE.prefix, VM)
+    relay = PortRelay(INSTANCE.prefix, VM)
     port = relay.port()
     process = invoke("down", "--box", VM, timeout=600)
     assert process.returncode == 0, process.stdout + process.stderr
-    assert VagrantMachine(load_lab().box(VM), docker_url).status() == "not_created"
+    assert vm_machine(docker_url).status() == "not_created"
     assert DOMAIN not in virsh("list", "--all", "--name").split()
     assert load_lab().providers["libvirt"].network not in virsh("net-list", "--all", "--name").split()
     volumes = [line.split()[0] for line in virsh("vol-list", pool_name()).splitlines() if line.strip()]

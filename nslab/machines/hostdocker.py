@@ -135,13 +135,16 @@ def stop_own_daemon(timeout: float = 30) -> tuple[bool, str]:
         try:
             # Held alone while deciding and stopping: no clone starts work or a machine meanwhile.
             with HOST_SERVICES.alone_if_free() as free:
-                if not free:
-                    users = "; ".join(describe(user) for user in HOST_SERVICES.users()) or "another nslab process"
-                    return False, f"kept: in use by {users}"
+                reasons = []
                 others = other_clones_containers(client)
                 if others:
                     listed = ", ".join(f"{name} (clone {clone})" for name, clone in others)
-                    return False, f"kept for the machines of other clones: {listed}"
+                    reasons.append(f"the machines of other clones: {listed}")
+                if not free:
+                    users = "; ".join(describe(user) for user in HOST_SERVICES.users()) or "another nslab process"
+                    reasons.append(f"the work of {users}")
+                if reasons:
+                    return False, "kept for " + "; and for ".join(reasons)
                 # Under live-restore a container outlives its daemon: stop what is left first.
                 for container in client.containers.list():
                     container.stop(timeout=10)

@@ -60,7 +60,10 @@ def test_a_host_daemon_restart_stops_no_other_machine_and_the_cut_run_says_so(fa
     assert restart["injected"] and restart["survived"], restart["detail"]
     assert "stopped by it: []" in restart["detail"]              # the witness and every other machine run on
     assert "0 artifacts lost, its machine left: []" in restart["detail"]
-    assert "the run: exit 0, manifest passed" in restart["detail"] or "lost during" in restart["detail"]
+    # The machine's published SSH port is the daemon's: its proxy restarts with it, and the run's connection
+    # with it. The run says so in one line and fails; it never hangs or passes on a cut connection.
+    assert "the run: exit 1, manifest failed" in restart["detail"]
+    assert "; said: connection to 127.0.0.1:" in restart["detail"] and " lost during: " in restart["detail"]
 
 
 def test_a_full_artifacts_filesystem_stops_the_run_with_one_line_and_loses_nothing_written(fault_summary):

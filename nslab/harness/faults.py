@@ -479,8 +479,9 @@ class FaultSuite:
         os.kill(pid, signal.SIGKILL)
         code, said, lost, left = self._vm_outcome(process, run_path, domain)
         status = json.loads((run_path / "manifest.json").read_text())["status"]
-        # The VM's qemu lives on without libvirtd: the lab may finish; its destroy needs libvirtd back.
-        ok = (code == 0 or said) and lost == 0 and not left and hostvirt.answers()
+        # The VM's qemu lives on without libvirtd and the run's SSH connection with it: the lab finishes;
+        # its destroy needs libvirtd back, which nslab starts again.
+        ok = code == 0 and status == "passed" and lost == 0 and not left and hostvirt.answers()
         return ok, f"nslab's libvirtd killed mid-run; the run: exit {code}, manifest {status}, {lost} artifacts " \
                    f"lost, domain left: {left}, libvirt answers again: {hostvirt.answers()}" + \
                    (f"; said: {said[:200]}" if said else "")

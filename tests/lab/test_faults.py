@@ -86,4 +86,5 @@ def test_nslabs_libvirtd_killed_mid_run_is_started_again_to_destroy_the_vm(fault
     _, summary = fault_summary
     libvirtd = next(f for f in summary["faults"] if f["name"] == "nslab's libvirtd killed mid-run")
     assert libvirtd["injected"] and libvirtd["survived"], libvirtd["detail"]
-    assert "0 artifacts lost, domain left: False, libvirt answers again: True" in libvirtd["detail"]
+    assert "the run: exit 0, manifest passed, 0 artifacts lost, domain left: False, libvirt answers again: True" \
+        in libvirtd["detail"]

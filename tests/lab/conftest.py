@@ -133,17 +133,20 @@ def remote(endpoint):
     remote.close()
 
 
-# --- the VM's labs, in the background from the start of the session ---------------------------
-# The VM runs under qemu's TCG here, minutes a lab, where the container machines mostly wait on
-# their daemons: its box and labs run beside the container tests, and test_vm.py (run after them)
-# judges what they left. Its machine has an instance of its own, since the container labs hold the
-# default one at the same time.
+# --- lanes: long work in the background from the start of the session -------------------------
+# The VM runs under qemu's TCG here, minutes a lab, and the matrices bring up machines of their
+# own; the container tests mostly wait on their machines' daemons. Each lane runs its commands as
+# a user types them, one after the other, in a thread of its own; the tests of that work judge what
+# the lane left. The VM's machine has an instance of its own, since the container labs hold the
+# default one at the same time; each lane writes runs into a folder of its own.
 VM = "debian12-vm"
 VM_INSTANCE = "vm"
 ON_VM = ("--box", "debian12", "--provider", "libvirt")
-VM_LABS = ("userns", "workshop", "isolation")
+MATRIX_BOXES = ["debian11", "debian13", "debian12-sysv", "b2d-standin", "ubuntu1604"]
+# The seeds, and the two labs beyond them.
+MATRIX_SCENARIOS = ["userns", "workshop", "ownership", "capabilities"]
 # The VM's tests, then the fault suite (whose libvirtd and daemon faults hold the host services
-# alone) run last, once the VM's labs are done.
+# alone) run last, once the lanes are done.
 LAST = ("test_vm.py", "test_faults.py")
 
 
@@ -151,43 +154,78 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
 
 
-class VmLabs:
-    """The VM box build, then each VM lab as a user types it, one after the other in a thread."""
+def lab_run(process, folder: Path):
+    """An `invoke up`'s process, its run and manifest (None when it wrote none)."""
+    run_path = (folder / "latest").resolve()
+    manifest_path = run_path / "manifest.json"
+    return process, run_path, json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
 
-    def __init__(self, folder: Path):
+
+def matrix_result(process, folder: Path):
+    """A matrix's process, its folder and summary."""
+    matrix = max((folder / "matrix").iterdir())
+    return process, matrix, json.loads((matrix / "matrix.json").read_text())
+
+
+class Lane:
+    """Named steps run one after the other in a thread; a test waits for the step it judges."""
+
+    def __init__(self, name: str, folder: Path, steps: list):
         self.folder = folder
+        self.steps = steps          # (name, function of the lane's folder)
         self.results: dict = {}
-        self.done = {name: threading.Event() for name in ("box", *VM_LABS)}
-        self.thread = threading.Thread(target=self._run, name="vm-labs", daemon=True)
+        self.errors: dict = {}
+        self.done = {step: threading.Event() for step, _ in steps}
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
-        try:
-            self.results["box"] = invoke("box.build", *ON_VM)
-            self.done["box"].set()
-            for lab in VM_LABS:
-                process = invoke("up", f"scenario={lab}", *ON_VM, "--instance", VM_INSTANCE, "--destroy", "never",
-                                 timeout=2400, env={"NSLAB_ARTIFACTS": str(self.folder)})
-                run_path = (self.folder / "latest").resolve()
-                manifest_path = run_path / "manifest.json"
-                manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
-                self.results[lab] = (process, run_path, manifest)
-                self.done[lab].set()
-        finally:
-            for event in self.done.values():
-                event.set()          # a chain that broke wakes its waiters: they find no result
+        for name, step in self.steps:
+            try:
+                self.results[name] = step(self.folder)
+            except Exception as exc:     # said by the test that waits for it, not lost in a thread
+                self.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.done[name].set()
 
     def result(self, name: str):
         self.done[name].wait(timeout=5400)
-        assert name in self.results, f"the VM's background labs stopped before {name}"
+        assert name not in self.errors, f"lane step {name}: {self.errors[name]}"
+        assert name in self.results, f"lane step {name} did not finish"
         return self.results[name]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def vm_labs(request, tmp_path_factory):
-    """Started with the first lab test when the VM's tests are to run and libvirt and qemu are here."""
-    wanted = any(item.path.name == "test_vm.py" for item in request.session.items)
-    if not wanted or missing_tools():
+def _vm_up(lab: str):
+    return lambda folder: lab_run(invoke("up", f"scenario={lab}", *ON_VM, "--instance", VM_INSTANCE,
+                                         "--destroy", "never", timeout=2400,
+                                         env={"NSLAB_ARTIFACTS": str(folder)}), folder)
+
+
+def _matrix(*args: str):
+    return lambda folder: matrix_result(invoke("matrix", *args, env={"NSLAB_ARTIFACTS": str(folder)}), folder)
+
+
+def _start(request, tmp_path_factory, module: str, name: str, steps: list):
+    """A lane, started when its module's tests are to run."""
+    if not any(item.path.name == module for item in request.session.items):
         return None
-    labs = VmLabs(tmp_path_factory.mktemp("vm-artifacts"))
-    labs.thread.start()
-    return labs
+    lane = Lane(name, tmp_path_factory.mktemp(f"{name}-artifacts"), steps)
+    lane.thread.start()
+    return lane
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vm_lane(request, tmp_path_factory):
+    """The VM box, then each VM lab on one kept VM (test_vm.py), when libvirt and qemu are here."""
+    if missing_tools():
+        return None
+    return _start(request, tmp_path_factory, "test_vm.py", "vm", [
+        ("box", lambda folder: invoke("box.build", *ON_VM)),
+        ("userns", _vm_up("userns")), ("workshop", _vm_up("workshop")), ("isolation", _vm_up("isolation"))])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def matrix_lane(request, tmp_path_factory):
+    """Every config style's box with the seeds and the labs beyond them, then the sid sentinel (test_matrix.py)."""
+    return _start(request, tmp_path_factory, "test_matrix.py", "matrix", [
+        ("matrix", _matrix("--boxes", ",".join(MATRIX_BOXES), "--scenarios", ",".join(MATRIX_SCENARIOS),
+                           "--jobs", "3", "--continue-on-failure")),
+        ("sid", _matrix("--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2"))])

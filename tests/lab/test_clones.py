@@ -79,13 +79,13 @@ def test_each_clones_machine_is_its_own_and_says_whose_it_is(clones, docker_url)
 
 def test_down_host_daemon_in_one_clone_leaves_the_others_machines_running_and_names_them(clones, docker_url):
     made, _, _ = clones
+    mine = f"{DEFAULT_INSTANCE.prefix}-debian12"               # this clone's kept machine
+    [theirs] = [name for name, clone in clone_containers(docker_url).items() if clone == str(made[1] / ".nslab")]
     down = subprocess.run(**in_clone(made[0], "down", "--host-daemon"), timeout=300)
     running = clone_containers(docker_url)
-    others = {name: clone for name, clone in running.items() if clone != str(made[0] / ".nslab")}
     assert str(made[0] / ".nslab") not in running.values()         # its own machine is gone ...
-    assert sorted(others.values()) == sorted([str(state_dir()), str(made[1] / ".nslab")])  # ... no other
+    assert running[mine] == str(state_dir()) and running[theirs] == str(made[1] / ".nslab")   # ... no other
     assert down.returncode == 1, down.stdout
     said = next(line for line in down.stdout.splitlines() if line.startswith("host docker:"))
     assert said.startswith("host docker: nslab's own daemon kept for the machines of other clones: ")
-    for name, clone in others.items():
-        assert f"{name} (clone {clone})" in said
+    assert f"{mine} (clone {state_dir()})" in said and f"{theirs} (clone {made[1] / '.nslab'})" in said

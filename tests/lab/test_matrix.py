@@ -8,21 +8,18 @@ import pytest
 
 from nslab.machines.base import instances
 
-from .conftest import invoke
+from .conftest import MATRIX_BOXES, MATRIX_SCENARIOS
 
 pytestmark = pytest.mark.lab
 
-BOXES = ["debian11", "debian13", "debian12-sysv", "b2d-standin", "ubuntu1604"]
-# The seeds, and the two labs beyond them.
-SCENARIOS = ["userns", "workshop", "ownership", "capabilities"]
+BOXES = MATRIX_BOXES
+SCENARIOS = MATRIX_SCENARIOS
 
 
 @pytest.fixture(scope="session")
-def matrix_run(artifacts, docker_url):
-    process = invoke("matrix", "--boxes", ",".join(BOXES), "--scenarios", ",".join(SCENARIOS),
-                     "--jobs", "3", "--continue-on-failure")
-    folder = max((artifacts / "matrix").iterdir())
-    return process, folder, json.loads((folder / "matrix.json").read_text())
+def matrix_run(matrix_lane):
+    """The matrix, run in its lane since the session began (conftest.py)."""
+    return matrix_lane.result("matrix")
 
 
 def cell(summary, box, scenario):
@@ -104,12 +101,10 @@ def test_no_machine_or_instance_is_left_behind(matrix_run, docker_url):
     assert not [n for n in names if suffix in n], names
 
 
-def test_the_sid_sentinel_runs_the_seeds_or_its_row_says_why_not_today(artifacts, docker_url):
+def test_the_sid_sentinel_runs_the_seeds_or_its_row_says_why_not_today(matrix_lane):
     """The newest packaged Docker: the unstable suite's box, rebuilt each day. When the suite cannot be
     built that day the matrix names it on that row and goes on; the test then says so and skips."""
-    process = invoke("matrix", "--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2")
-    folder = max((artifacts / "matrix").iterdir())
-    summary = json.loads((folder / "matrix.json").read_text())
+    process, folder, summary = matrix_lane.result("sid")
     cells = [cell(summary, "debian-sid", scenario) for scenario in ("userns", "workshop")]
     if all(c["state"] == "error" and c["detail"].startswith("box build failed: ") for c in cells):
         assert process.returncode == 1 and "box build failed" in process.stdout

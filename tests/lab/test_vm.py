@@ -39,33 +39,33 @@ def vm_machine(docker_url):
 
 
 @pytest.fixture(scope="module")
-def vm_artifacts(vm_labs):
-    return vm_labs.folder
+def vm_artifacts(vm_lane):
+    return vm_lane.folder
 
 
 @pytest.fixture(scope="module")
-def vm_box(vm_labs):
-    process = vm_labs.result("box")
+def vm_box(vm_lane):
+    process = vm_lane.result("box")
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     return process
 
 
 @pytest.fixture(scope="module")
-def vm_userns_run(vm_box, vm_labs, docker_url):
-    yield vm_labs.result("userns")
+def vm_userns_run(vm_box, vm_lane, docker_url):
+    yield vm_lane.result("userns")
     # Whatever the tests did, no VM is left behind.
     if vm_machine(docker_url).status() != "not_created":
         invoke("down", "--box", VM, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def vm_workshop_run(vm_userns_run, vm_labs):
-    return vm_labs.result("workshop")
+def vm_workshop_run(vm_userns_run, vm_lane):
+    return vm_lane.result("workshop")
 
 
 @pytest.fixture(scope="module")
-def vm_isolation_run(vm_workshop_run, vm_labs):
-    return vm_labs.result("isolation")
+def vm_isolation_run(vm_workshop_run, vm_lane):
+    return vm_lane.result("isolation")
 
 
 @pytest.fixture(scope="module")

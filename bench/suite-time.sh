@@ -9,6 +9,8 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 ref=${1:-HEAD}
 clone=$(mktemp -d /tmp/nslab-suite-XXXXXX)
+# qemu runs as libvirt-qemu and reads the VM box from the clone: mktemp made it 0700.
+chmod 755 "$clone"
 git clone -q "$here" "$clone"
 git -C "$clone" checkout -q "$(git -C "$here" rev-parse "$ref")"
 echo "suite-time: $(git -C "$clone" log --oneline -1) in $clone"

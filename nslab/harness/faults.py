@@ -115,13 +115,17 @@ class FaultSuite:
     def _lost_artifacts(self, run_path: Path) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
         manifest lists as judged whose command, outputs or record cannot be read, added to the
-        summary's count. A step whose connection was cut under it never wrote its files: nothing
-        of it was lost."""
+        summary's count. A step whose machine or connection was cut under it never wrote its record:
+        nothing of it was lost."""
         view = RunView(run_path)
         integrity = view.verify()
         lost = len(integrity.missing) + len(integrity.changed)
+        recorded = view.manifest.get("artifacts") or {}
         for ref in view.all_steps():
-            if ref.status == Status.NOT_RUN or (ref.status == Status.ERROR and "lost during" in ref.detail):
+            # A step cut by its machine or connection (an error the run never got to record) wrote
+            # no record: nothing of it can be lost. A step whose record the run wrote must read back.
+            cut = ref.status == Status.ERROR and ref.files.file("json") not in recorded
+            if ref.status == Status.NOT_RUN or cut:
                 continue
             for suffix in ("cmd", "stdout", "stderr", "json"):
                 try:

@@ -95,9 +95,12 @@ DEFAULT_INSTANCE = Instance()
 
 
 def instances() -> list[Instance]:
-    """The default instance and every other one whose Vagrant state still exists."""
+    """The default instance and every other one that holds a machine (Vagrant keeps its id). A
+    folder without one is no instance: a command that listed machines while a run destroyed the
+    instance's last one (`invoke status` beside a matrix) may have made it again."""
     folder = state_dir() / "instances"
-    others = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+    others = sorted(p.name for p in folder.iterdir()
+                    if p.is_dir() and any((p / "machines").glob("*/*/id"))) if folder.exists() else []
     return [DEFAULT_INSTANCE] + [Instance(name) for name in others]
 
 

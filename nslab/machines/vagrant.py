@@ -152,6 +152,8 @@ class VagrantMachine(Machine):
 
 def machine_states(docker_url: str, instance: Instance = DEFAULT_INSTANCE) -> dict[str, str]:
     """State of every machine of an instance, from one `vagrant status`."""
+    if instance.dotfile_path is not None and not instance.dotfile_path.exists():
+        return {}           # forgotten meanwhile with its last machine: asking Vagrant would make it again
     for provider in PROVIDERS.values():
         provider.before_vagrant(instance, log=lambda _: None)
     runner = vagrant.Vagrant(root=str(PROJECT_ROOT), env=vagrant_env(docker_url, instance))

@@ -215,7 +215,8 @@ def test_compare_shows_the_vm_and_the_container_machine_side_by_side(vm_workshop
 def test_status_lists_the_vm_with_its_loopback_ssh(vm_userns_run):
     process = invoke("status")
     assert process.returncode == 0, process.stderr
-    line = next(l for l in process.stdout.splitlines() if VM in l)
+    # The VM's row of its instance (the default instance lists the box too, not created).
+    line = next(l for l in process.stdout.splitlines() if VM in l and f" {VM_INSTANCE} " in l)
     assert "running" in line and f"127.0.0.1:{PortRelay(INSTANCE.prefix, VM).port()}" in line
 
 

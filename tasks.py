@@ -156,12 +156,13 @@ def history(c, folder="", out=""):
 
 @task(auto_shortflags=False, help={
     "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
-    "host-daemon": "also stop the host Docker daemon nslab started itself (never a system daemon)",
+    "host-daemon": "also stop the host Docker daemon (and libvirtd) nslab started itself, never a system one; "
+                   "kept, with the reason, while another clone on this host has machines or work on it",
     "instance": "only this instance's machines (default: every instance: the project's and any a matrix "
                 "or `up --instance` left)",
 })
 def down(c, box="", host_daemon=False, instance=""):
-    """Destroy lab machines (of every instance, or of one); machines a run is using are left to it."""
+    """Destroy this clone's lab machines (of every instance, or of one); machines a run is using are left to it."""
     _exit(api.down, box or None, host_daemon=host_daemon, instance_name=instance or None)
 
 

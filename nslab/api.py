@@ -540,7 +540,7 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
 
     from .machines.base import instances
     from .machines.hostdocker import ensure_host_docker
-    from .machines.vagrant import machine_states, vagrant_env
+    from .machines.vagrant import listed_states, vagrant_env
 
     lab = load_lab()
     if box_name:
@@ -550,7 +550,7 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
         raise ConfigError(f"--instance {instance_name}: no such instance (known: "
                           f"{', '.join(i.name for i in instances())})")
     url = ensure_host_docker(log)
-    running = [(instance, name) for instance in chosen for name, state in machine_states(url, instance).items()
+    running = [(instance, name) for instance in chosen for name, state in listed_states(url, instance).items()
                if state == "running" and box_name in (None, name)]
     if not running:
         which = f"of box {box_name} " if box_name else ""
@@ -567,12 +567,10 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
 
 
 def status() -> int:
-    from .daemon.styles import config_style
     from .machines.base import instances
-    from .machines.connection import Remote
     from .machines.hostdocker import ensure_host_docker
-    from .machines.vagrant import VagrantMachine, machine_states
-    
+    from .machines.vagrant import listed_states
+
     lab = load_lab()
     url = ensure_host_docker(log)
     table = Table(title="nslab machines")
@@ -583,7 +581,7 @@ def status() -> int:
     table.add_column("docker", overflow="fold")
     table.add_column("daemon mode", no_wrap=True)
     for instance in instances():
-        states = machine_states(url, instance)
+        states = listed_states(url, instance)
         for box in lab.boxes.values():
             state = states.get(box.name, "not_created")
             if not instance.is_default and state == "not_created":
@@ -593,19 +591,31 @@ def status() -> int:
             if reason:
                 state = f"not available here: {reason}"
             elif state == "running":
-                machine = VagrantMachine(box, url, instance=instance)
-                endpoint = machine.ssh_endpoint()
-                ssh = f"{endpoint.user}@{endpoint.host}:{endpoint.port}"
-                remote = Remote(endpoint).open(attempts_until=10)
                 try:
-                    docker_version = remote.docker.version().get("Version", "?")
-                    mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
-                finally:
-                    remote.close()
+                    ssh, docker_version, mode = _machine_facts(box, url, instance)
+                except MachineError:
+                    if instance.is_default:
+                        raise
+                    continue        # destroyed by its run while it was listed (a matrix cell)
             table.add_row(box.name, instance.name, box.distro, box.provider, box.config_style, state, ssh,
                           docker_version, mode)
     console.print(table)
     return 0
+
+
+def _machine_facts(box, url: str, instance) -> tuple[str, str, str]:
+    """A running machine's SSH endpoint, Docker version and daemon mode, read from it."""
+    from .daemon.styles import config_style
+    from .machines.connection import Remote
+    from .machines.vagrant import VagrantMachine
+
+    endpoint = VagrantMachine(box, url, instance=instance).ssh_endpoint()
+    remote = Remote(endpoint).open(attempts_until=10)
+    try:
+        mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
+        return f"{endpoint.user}@{endpoint.host}:{endpoint.port}", remote.docker.version().get("Version", "?"), mode
+    finally:
+        remote.close()
 
 
 def describe_mode(options: dict | None, info: dict) -> str:

@@ -176,7 +176,7 @@ class Remote:
                                 f"{timeout:.0f}s: {command}") from None
         except (OSError, EOFError, paramiko.SSHException) as exc:
             # sshd or the machine went away under the command.
-            raise MachineError(f"connection to {self.endpoint.user}@{self.endpoint.host}:{self.endpoint.port} "
+            raise MachineError(f"connection to {self.endpoint.host}:{self.endpoint.port} "
                                f"lost during: {command} ({type(exc).__name__}: {exc or 'closed'})") from None
         seconds = time.monotonic() - started
         if result.exited in (None, -1) and seconds >= timeout:

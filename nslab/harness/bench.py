@@ -14,6 +14,7 @@ the seconds go), and the speed goals (harness/goals.py).
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import statistics
 import subprocess
@@ -71,6 +72,23 @@ def raw_fact_reads(expect) -> list[str]:
     return reads
 
 
+def _until_claimed(command: str, step) -> str:
+    """As the scenario's `eventually` has it: the command read again, every few tenths of a second,
+    until its output holds the claim (the clock has ticked twice) or the time is up — what a person
+    re-running `docker logs` does, and evidence rather than harness."""
+    tests = []
+    if step.expect.output_matches:
+        tests.append(f"grep -Pzq {shlex.quote(step.expect.output_matches)}")
+    if step.expect.output_contains:
+        tests.append(f"grep -Fq {shlex.quote(step.expect.output_contains)}")
+    if not tests:
+        return command
+    holds = " && ".join(f"printf '%s' \"$out\" | {test}" for test in tests)
+    return (f"end=$(( $(date +%s) + {math.ceil(step.eventually.within)} )); "
+            f"until out=$({command} 2>&1); {holds}; do [ $(date +%s) -ge $end ] && break; "
+            f"sleep {step.eventually.every}; done")
+
+
 def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
     """The scenario's operations as plain shell commands, as a person would type them, with the
     reads of what each step's claims rest on."""
@@ -105,7 +123,8 @@ def raw_commands(scenario: Scenario, style_name: str) -> list[str]:
             command = render(step.run, refs)
             # As the scenario has it: a stopped step is stopped in the raw column too.
             command = watched(command, step.stop_when) if step.stop_when else command
-            commands.append(f"sudo sh -c {shlex.quote(command)}" if step.sudo else command)
+            command = f"sudo sh -c {shlex.quote(command)}" if step.sudo else command
+            commands.append(_until_claimed(command, step) if step.eventually else command)
             commands += raw_fact_reads(step.expect)
     return commands
 

@@ -19,6 +19,10 @@ def test_raw_column_is_the_scenarios_own_operations_without_harness():
     assert commands[registry + 1].startswith("pid=$(docker inspect -f '{{.State.Pid}}' registry) && "
                                              "sudo cat /proc/$pid/status /proc/$pid/uid_map /proc/$pid/gid_map")
     assert commands[registry + 2] == "cat /etc/subuid /etc/subgid >/dev/null"
+    # The clock's log is read again until it has ticked twice, as nslab's `eventually` reads it.
+    clock = next(c for c in commands if "docker logs clock" in c)
+    assert clock.startswith("end=$(( $(date +%s) + 10 )); until out=$(docker logs clock 2>&1); printf '%s' \"$out\" "
+                            "| grep -Pzq ") and clock.endswith("sleep 0.5; done")
     assert "docker run -d --name registry -p 127.0.0.1:5000:5000 nslab/registry:offline" in commands
     assert any(c.startswith("sudo sh -c 'ls -ld /var/lib/docker/*.*'") for c in commands)
 

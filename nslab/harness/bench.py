@@ -34,12 +34,17 @@ from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine, vagrant_env
 from ..paths import PROJECT_ROOT, artifacts_dir
-from .goals import boxes_all_cached
 from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
 from ..run.layout import RunDir, StepFiles, write_json
 from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
 from ..run.stopping import watched
-from .goals import offline_figures
+from .goals import boxes_all_cached, offline_figures
+
+
+def _raw_path_read(container: str, path: str) -> str:
+    """The owner of a path inside the container and of its source on the machine."""
+    return (f"docker exec {container} stat -c '%u %g %n' -- {shlex.quote(path)}; "
+            f"docker inspect -f '{{{{json .Mounts}}}}' {container} >/dev/null; sudo stat -c '%u %g %n' -- /")
 
 
 # The facts nslab reads to prove a step, as plain commands a person would type to look at the same
@@ -48,10 +53,7 @@ RAW_FACT_READS = {
     "container": lambda name: (f"pid=$(docker inspect -f '{{{{.State.Pid}}}}' {name}) && "
                                f"sudo cat /proc/$pid/status /proc/$pid/uid_map /proc/$pid/gid_map >/dev/null; "
                                f"docker exec {name} cat /proc/1/status /etc/passwd /etc/group >/dev/null"),
-    "path": lambda argument: (lambda container, path: (
-        f"docker exec {container} stat -c '%u %g %n' -- {shlex.quote(path)}; "
-        f"docker inspect -f '{{{{json .Mounts}}}}' {container} >/dev/null; sudo stat -c '%u %g %n' -- /"))(
-        *argument.split(":", 1)),
+    "path": lambda argument: _raw_path_read(*argument.split(":", 1)),
     "host-accounts": lambda _: "getent passwd >/dev/null; getent group >/dev/null",
     "subids": lambda _: "cat /etc/subuid /etc/subgid >/dev/null",
     "docker-info": lambda _: "docker info --format '{{json .}}' >/dev/null",
@@ -59,6 +61,7 @@ RAW_FACT_READS = {
     "daemon-contents": lambda _: "docker ps -aq >/dev/null; docker images -q >/dev/null",
     "program": lambda name: f"for pid in $(pidof {name}); do sudo cat /proc/$pid/status; done >/dev/null",
 }
+
 # What nslab reads of each mode once applied: the daemon's own account of it and the ranges.
 RAW_MODE_READS = "docker info --format '{{json .}}' >/dev/null; cat /etc/subuid /etc/subgid >/dev/null"
 

@@ -15,6 +15,7 @@ from nslab.machines.hostdocker import ensure_host_docker
 from nslab.machines.hostvirt import missing_tools
 from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import PROJECT_ROOT
+from nslab.run.layout import RunView
 
 INVOKE = str(Path(sys.executable).parent / "invoke")
 
@@ -55,22 +56,16 @@ def judge_offline(*args):
 
 def step_path(run_path, machine, step_id, suffix):
     """A step's own file, found by the step's id in the run's manifest (never by its position,
-    nor by a glob that would also match its earlier attempts)."""
-    manifest = json.loads((run_path / "manifest.json").read_text())
-    found = [s for s in manifest["machines"][machine]["steps"] if s["id"] == step_id]
+    nor by a glob that would also match its earlier attempts); where it lies is the run layout's."""
+    found = [ref for ref in RunView(run_path).steps(machine) if ref.step_id == step_id]
     assert len(found) == 1, f"{machine} has {len(found)} steps with id {step_id!r}"
-    step = found[0]
-    return run_path / machine / step["mode"] / f"{step['number']:02d}-{step_id}.{suffix}"
+    return run_path / found[0].files.file(suffix)
 
 
 def recorded_steps(run_path):
-    manifest = json.loads((run_path / "manifest.json").read_text())
-    steps = {}
-    for machine, record in manifest["machines"].items():
-        for step in record["steps"]:
-            path = run_path / machine / step["mode"] / f"{step['number']:02d}-{step['id']}.json"
-            steps[(machine, step["id"])] = (step["status"], json.loads(path.read_text())["verdicts"])
-    return steps
+    """(machine, step id) -> (status, verdicts) as the run recorded them."""
+    return {(ref.machine, ref.step_id): (ref.status, json.loads((run_path / ref.files.file("json")).read_text())["verdicts"])
+            for ref in RunView(run_path).all_steps()}
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,7 @@ def steps_by_id(manifest):
 
 
 def step_record(run_path, manifest, step_id):
-    step = steps_by_id(manifest)[step_id]
-    return json.loads((run_path / "debian12" / step["mode"] / f"{step['number']:02d}-{step_id}.json").read_text())
+    return json.loads(step_path(run_path, "debian12", step_id, "json").read_text())
 
 
 def observed(record, check):

@@ -593,10 +593,11 @@ def status() -> int:
             elif state == "running":
                 try:
                     ssh, docker_version, mode = _machine_facts(box, url, instance)
-                except MachineError:
-                    if instance.is_default:
-                        raise
-                    continue        # destroyed by its run while it was listed (a matrix cell)
+                except MachineError as exc:
+                    if listed_states(url, instance).get(box.name) != "running":
+                        continue    # destroyed by its run while it was listed (a matrix cell)
+                    # Running, but its daemon did not answer: a run may be restarting it.
+                    mode = f"unreadable: {exc}"
             table.add_row(box.name, instance.name, box.distro, box.provider, box.config_style, state, ssh,
                           docker_version, mode)
     console.print(table)
@@ -605,6 +606,9 @@ def status() -> int:
 
 def _machine_facts(box, url: str, instance) -> tuple[str, str, str]:
     """A running machine's SSH endpoint, Docker version and daemon mode, read from it."""
+    import docker
+    import requests
+
     from .daemon.styles import config_style
     from .machines.connection import Remote
     from .machines.vagrant import VagrantMachine
@@ -614,6 +618,8 @@ def _machine_facts(box, url: str, instance) -> tuple[str, str, str]:
     try:
         mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
         return f"{endpoint.user}@{endpoint.host}:{endpoint.port}", remote.docker.version().get("Version", "?"), mode
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        raise MachineError(f"its daemon did not answer ({type(exc).__name__})") from None
     finally:
         remote.close()
 

@@ -24,6 +24,20 @@ def test_applying_a_mode_twice_changes_nothing_the_second_time(remote):
     assert "userns-remap=default" in invoke("status").stdout
 
 
+def test_status_names_a_running_machine_whose_daemon_does_not_answer_and_goes_on(remote):
+    # As a matrix cell is while its run restarts the daemon: the row says so, never a traceback.
+    remote.check("systemctl stop docker.socket docker", sudo=True)
+    try:
+        process = invoke("status")
+    finally:
+        remote.check("systemctl start docker", sudo=True)
+    assert process.returncode == 0, process.stderr
+    row = next(line for line in process.stdout.splitlines()
+               if line.startswith("│ debian12 ") and "│ default " in line)
+    assert "│ running " in row and "unreadable: its daemon did not answer (ConnectionError)" in row
+    assert "Traceback" not in process.stderr
+
+
 def test_standard_restores_the_root_daemon(remote):
     style = DaemonJsonStyle()
     remapped = apply_mode(remote, USERNS, style, **quiet)

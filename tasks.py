@@ -40,6 +40,22 @@ def _exit(call, *args, **kwargs):
     sys.exit(code or 0)
 
 
+HOST_HELP = {
+    "host": "existing hosts to run on, USER@HOST[:PORT] comma-separated (with --identity): nslab did not "
+            "build them, so it records them, keeps a restore bundle on them and leaves them as found",
+    "identity": "the private key for --host (passwordless sudo is required on the host)",
+    "accept-new-host-key": "record an unknown host key in ~/.ssh/known_hosts (as ssh's accept-new); "
+                           "a changed key is always refused",
+    "allow-disruption": "run on a host whose containers are running (they stop with the mode "
+                        "switches, and are started again afterwards)",
+}
+
+
+def _hosts(host: str, identity: str, accept_new_host_key: bool, allow_disruption: bool) -> api.HostTargets:
+    return api.HostTargets(_value("host", host) or None, _value("identity", identity) or None,
+                           accept_new_host_key, allow_disruption)
+
+
 @task(positional=["scenario"], help={
     "scenario": "lab to run: a name in scenarios/ (userns) or a path to a scenario file",
     "box": "machines to run it on, comma-separated names from lab.yaml (default: the first box)",
@@ -51,12 +67,16 @@ def _exit(call, *args, **kwargs):
     "provider": "docker (container machines) | libvirt (VMs): the machine of that provider for each "
                 "box, e.g. --box debian12 --provider libvirt (default: each box's own)",
     "prove": "then show every passed check able to fail, as `invoke judge --mutate` (exit 1 if one cannot)",
+    **HOST_HELP,
 })
-def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider="", prove=False):
-    """Bring up machines and run a lab on them; every step judged, a verdict table at the end."""
+def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider="", prove=False,
+       host="", identity="", accept_new_host_key=False, allow_disruption=False):
+    """Bring up machines and run a lab on them; every step judged, a verdict table at the end.
+    Existing hosts (--host) are left exactly as found: restored and verified after the run (exit 2 if not)."""
     _help_if_asked("up", scenario)
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
-          instance or None, allow_live_user, _value("provider", provider) or None, prove)
+          instance or None, allow_live_user, _value("provider", provider) or None, prove,
+          _hosts(host, identity, accept_new_host_key, allow_disruption))
 
 
 @task(help={
@@ -66,10 +86,27 @@ def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=Fal
     "jobs": "cells running at once (default 3)",
     "continue-on-failure": "keep starting cells after one failed (default: stop starting new ones)",
     "destroy": "always (default) | never | passing | on-error: what happens to each cell's machine",
+    **HOST_HELP,
 })
-def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always"):
-    """Run labs on several boxes in parallel, each cell on a machine of its own; compare them all."""
-    _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy)
+def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always",
+           host="", identity="", accept_new_host_key=False, allow_disruption=False):
+    """Run labs on several boxes or existing hosts in parallel, each cell on a machine of its own
+    (a host's cells take turns); compare them all."""
+    _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy,
+          _hosts(host, identity, accept_new_host_key, allow_disruption))
+
+
+@task(help={
+    "box": "ssh boxes of lab.yaml to restore, comma-separated",
+    "host": "or existing hosts, USER@HOST[:PORT] comma-separated (with --identity)",
+    "identity": "the private key for --host",
+    "accept-new-host-key": "record an unknown host key (as ssh's accept-new)",
+})
+def restore(c, box="", host="", identity="", accept_new_host_key=False):
+    """Restore existing hosts from the bundle a run kept on them, then verify them (exit 2 if not as found).
+    Needed only when a run was cut off before it restored (the connection lost, the process killed);
+    the next `invoke up` on such a host does it first anyway."""
+    _exit(api.restore, _value("box", box) or None, _hosts(host, identity, accept_new_host_key, False))
 
 
 @task(help={
@@ -195,4 +232,4 @@ def box_build(c, box="", force=False, provider=""):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, login, box)
+ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, login, restore, box)

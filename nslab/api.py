@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -37,9 +38,26 @@ def using_host_services(command):
     return holding
 
 
-def parse_boxes(text: str | None, lab, provider: str | None = None) -> list[Box]:
-    names = [n.strip() for n in (text or "").split(",") if n.strip()] or lab.default_boxes[:1]
-    return [lab.box(name, provider) for name in names]
+def parse_boxes(text: str | None, lab, provider: str | None = None, hosts: HostTargets | None = None) -> list[Box]:
+    """--box names (default: the first default box), then the existing hosts of --host."""
+    from .config.lab import existing_hosts
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    if hosts is not None and hosts.spec:
+        return [lab.box(name, provider) for name in names] + existing_hosts(hosts.spec, hosts.identity)
+    return [lab.box(name, provider) for name in names or lab.default_boxes[:1]]
+
+
+@dataclass(frozen=True)
+class HostTargets:
+    """--host USER@HOST[:PORT],... with --identity FILE, and what the run may do there."""
+    spec: str | None = None
+    identity: str | None = None
+    accept_new_host_key: bool = False
+    allow_disruption: bool = False
+
+    def options(self):
+        from .run.lab import HostOptions
+        return HostOptions(self.accept_new_host_key, self.allow_disruption)
 
 
 def parse_scenarios(text: str | None) -> list:
@@ -85,7 +103,7 @@ def _check_destroy(destroy: str) -> None:
 @using_host_services
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
        instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None,
-       prove: bool = False) -> int:
+       prove: bool = False, hosts: HostTargets = HostTargets()) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status.
     With `prove`, the run is then mutation-proved as `invoke judge --mutate` does."""
     from .machines.base import DEFAULT_INSTANCE, Instance, free_loopback_port
@@ -98,7 +116,7 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     _check_provider(provider)
     scenario = load_scenario(scenario_name)
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab, provider)
+    boxes = parse_boxes(box_names, lab, provider, hosts)
     # A port nslab chose free, even for the default instance: another clone may be creating a
     # machine at this moment, and Vagrant's 2222 would race it.
     instance = Instance(instance_name or DEFAULT_INSTANCE.name, ssh_port=free_loopback_port())
@@ -113,12 +131,14 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
         build_box(box, url, log=log)
     try:
         result = run_lab(scenario, lab, boxes, destroy, url, instance=instance, log=log,
-                         allow_live_user=allow_live_user)
+                         allow_live_user=allow_live_user, hosts=hosts.options())
     except KeyboardInterrupt:
         return 130
     if result.outcomes:
         print_outcomes(console, result.outcomes, f"{scenario.name}: {scenario.title}")
     log(f"run {result.run_path.name}: {result.status} ({result.seconds}s); artifacts in {result.run_path}")
+    for name, why in result.unrestored.items():
+        log(f"{name}: NOT left as found: {why}")
     if prove and result.outcomes:
         from .judge.run import judge_run
 
@@ -132,7 +152,7 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
 
 @using_host_services
 def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
-           continue_on_failure: bool = False, destroy: str = "always") -> int:
+           continue_on_failure: bool = False, destroy: str = "always", hosts: HostTargets = HostTargets()) -> int:
     """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
     from .machines.hostdocker import ensure_host_docker
     from .report import compare as comparing
@@ -143,11 +163,12 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs}: expected 1 or more")
     lab = load_lab()
-    boxes = parse_boxes(box_names, lab) if box_names else [lab.box(n) for n in lab.default_boxes]
+    boxes = parse_boxes(box_names, lab, hosts=hosts) if box_names or hosts.spec \
+        else [lab.box(n) for n in lab.default_boxes]
     scenarios = parse_scenarios(scenario_names)
     url = ensure_host_docker(log)
     grid = Matrix(lab, [(box, scenario) for box in boxes for scenario in scenarios], jobs, continue_on_failure,
-                  destroy, url, console)
+                  destroy, url, console, hosts.options())
     try:
         summary = grid.run()
     except KeyboardInterrupt:
@@ -532,6 +553,46 @@ def _destroy_instance(lab, url: str, instance, wanted: set[str]) -> int:
     if not instance.is_default and instance.dotfile_path.exists():
         VagrantMachine(next(iter(lab.boxes.values())), url, instance=instance).forget_instance()
     return failures
+
+
+def restore(box_names: str | None, hosts: HostTargets = HostTargets()) -> int:
+    """Restores existing hosts from the bundle a run kept on them (a run cut off before it restored)."""
+    from .machines.existing import ExistingHost
+    from .machines.providers import PROVIDERS
+    from .run import restore as restoring
+    from .machines.connection import Remote
+
+    if not box_names and not hosts.spec:
+        raise ConfigError("restore: name the host, --box NAME (an ssh box of lab.yaml) or --host USER@HOST[:PORT]")
+    lab = load_lab()
+    boxes = parse_boxes(box_names, lab, hosts=hosts)
+    for box in boxes:
+        if not PROVIDERS[box.provider].existing_host:
+            raise ConfigError(f"restore: box {box.name} is a machine nslab builds ({box.provider}); "
+                              f"only existing hosts (provider ssh) are restored")
+    code = 0
+    for box in boxes:
+        host = ExistingHost(box)
+        host.accept_new_host_key = hosts.accept_new_host_key
+        remote = Remote(host.ssh_endpoint()).open(attempts_until=10)
+        try:
+            bundle = restoring.read_bundle(remote)
+            if bundle is None:
+                log(f"{host.address}: no restore bundle on the host: nothing to restore")
+                continue
+            before, owner = bundle
+            restoring.check_owner_gone(owner, host.address)
+            log(f"{host.address}: restoring from the bundle of run {owner.get('run')}")
+            left = restoring.restore_and_verify(remote, before, log=lambda text: log(f"{host.address}: {text}"))
+        finally:
+            remote.close()
+        if left:
+            code = 2
+            for line in left:
+                log(f"{host.address}: not as found: {line}")
+        else:
+            log(f"{host.address}: restored and verified as the run found it; bundle removed")
+    return code
 
 
 def login(box_name: str | None = None, instance_name: str | None = None) -> int:

@@ -1,6 +1,7 @@
 """lab.yaml: the boxes nslab can bring up, shared with the Vagrantfile."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,13 @@ class Box(BaseModel):
     same_as: str | None = None
     # Boxes from Vagrant Cloud (need downloads and their provider).
     vagrant_box: str | None = None
+    # Existing hosts (provider ssh): reached as they are, left as found.
+    host: str | None = None
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str | None = None
+    identity_file: str | None = None
+    #: The known_hosts file the host's key is checked against (default: ~/.ssh/known_hosts).
+    known_hosts: str | None = None
     note: str = ""
 
     @property
@@ -146,3 +154,26 @@ def load_lab(path: Path | None = None) -> Lab:
             if name not in lab.boxes:
                 raise doc.error(("nightly", "cells", group, "boxes", position), f"unknown box '{name}'")
     return lab
+
+
+HOST_SPEC = re.compile(r"(?P<user>[a-z_][a-z0-9_.-]*)@(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d{1,5}))?")
+
+
+def existing_hosts(text: str, identity: str | None, known_hosts: str | None = None) -> list[Box]:
+    """`--host USER@HOST[:PORT],...`: a box of provider ssh for each, named host-HOST-PORT."""
+    if not identity:
+        raise ConfigError("--host needs --identity FILE: the private key nslab logs in with")
+    boxes = []
+    for spec in (part.strip() for part in text.split(",")):
+        match = HOST_SPEC.fullmatch(spec)
+        if not match or not 0 < int(match["port"] or 22) < 65536:
+            raise ConfigError(f"--host {spec!r}: expected USER@HOST[:PORT], e.g. admin@127.0.0.1:2201")
+        host, port = match["host"].strip("[]"), int(match["port"] or 22)
+        box = Box(distro="existing host", provider="ssh", host=host, port=port, user=match["user"],
+                  identity_file=identity, known_hosts=known_hosts)
+        box.name = f"host-{host.replace(':', '_')}-{port}"
+        boxes.append(box)
+    names = [box.name for box in boxes]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--host {text}: a host is named twice")
+    return boxes

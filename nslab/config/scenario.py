@@ -177,6 +177,8 @@ class Cleanup(Strict):
     # daemons left (/var/lib/docker/<uid>.<gid>), so each remap starts as on a
     # pristine machine even when the machine ran the lab before.
     remapped_data_roots: bool = False
+    # Paths the lab makes on the machine: on an existing host they must not be there before, and go after.
+    paths: list[Annotated[str, Field(pattern=r"^/[^\s]+$")]] = []
 
 
 class Scenario(Strict):

@@ -20,6 +20,13 @@ class SshEndpoint:
     port: int
     user: str
     key_file: str
+    #: The known_hosts file the host's key must be in; None for the machines nslab built (a new key each).
+    known_hosts: str | None = None
+    #: An unknown key is recorded there instead of refused (ssh's StrictHostKeyChecking=accept-new).
+    accept_new_host_key: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
 
 
 class Machine(ABC):
@@ -31,6 +38,16 @@ class Machine(ABC):
     @property
     def name(self) -> str:
         return self.box.name
+
+    @property
+    def provider(self):
+        from .providers import PROVIDERS
+        return PROVIDERS[self.box.provider]
+
+    @property
+    @abstractmethod
+    def called(self) -> str:
+        """What its provider calls it: a container's or a domain's name, a host's address."""
 
     @abstractmethod
     def up(self, log=print) -> float:

@@ -6,6 +6,7 @@ dial-stdio` channels of the same connection.
 """
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 import time
@@ -19,7 +20,7 @@ from fabric import Config, Connection
 from fabric.runners import Remote as FabricRemoteRunner
 from invoke.exceptions import CommandTimedOut
 
-from ..errors import MachineError, RemoteTimeout
+from ..errors import ConfigError, MachineError, RemoteTimeout
 from ..poll import poll_until
 from .base import SshEndpoint
 
@@ -114,6 +115,33 @@ class _SameConnectionAdapter(requests.adapters.HTTPAdapter):
         super().close()
 
 
+class HostKeyRefused(ConfigError):
+    """The host's key is not the one known for it, or not known and not to be accepted: nothing ran."""
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.fingerprint}"
+
+
+class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
+    """A host whose key is not in known_hosts: refused with its fingerprint, or recorded when
+    accepting new keys was asked for. A changed key never gets here: paramiko refuses it."""
+
+    def __init__(self, path: str, accept_new: bool):
+        self.path = path
+        self.accept_new = accept_new
+
+    def missing_host_key(self, client, hostname, key):
+        if not self.accept_new:
+            raise HostKeyRefused(f"the host key of {hostname} is not in {self.path} ({fingerprint(key)}): "
+                                 f"check it, then run again with --accept-new-host-key to record it")
+        folder = os.path.dirname(self.path)
+        if folder:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        with open(self.path, "a") as known:
+            known.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
 class _PromptRemoteRunner(FabricRemoteRunner):
     # Invoke's runner polls for the end of a command every 10 ms, which alone
     # costs ~5 ms a command; 1 ms polling keeps the round trip near the network's.
@@ -133,6 +161,11 @@ class Remote:
             connect_kwargs={"key_filename": [endpoint.key_file], "look_for_keys": False,
                             "allow_agent": False},
         )
+        if endpoint.known_hosts is not None:
+            client = self.connection.client
+            if os.path.exists(endpoint.known_hosts):
+                client.load_host_keys(endpoint.known_hosts)
+            client.set_missing_host_key_policy(_KnownHostsPolicy(endpoint.known_hosts, endpoint.accept_new_host_key))
         self._docker_api: docker.APIClient | None = None
         #: How the docker SDK reaches the engine of the current mode.
         self.dial_command = SYSTEM_DIAL
@@ -152,6 +185,18 @@ class Remote:
             try:
                 self.connection.open()
                 return True
+            except HostKeyRefused:
+                raise
+            except paramiko.BadHostKeyException as exc:
+                raise HostKeyRefused(
+                    f"the host key of {self.endpoint.host}:{self.endpoint.port} has CHANGED: "
+                    f"{self.endpoint.known_hosts} has {fingerprint(exc.expected_key)}, the host offers "
+                    f"{fingerprint(exc.key)}; refused (if the host was reinstalled, remove its line "
+                    f"from {self.endpoint.known_hosts})") from None
+            except paramiko.AuthenticationException:
+                if self.endpoint.known_hosts is None:
+                    raise           # the machine nslab built refused its own key
+                raise ConfigError(f"{self.endpoint} refused the key {self.endpoint.key_file}") from None
             except Exception as exc:  # paramiko raises many kinds while sshd starts
                 last_error[:] = [exc]
                 return False
@@ -164,6 +209,11 @@ class Remote:
         transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport.set_keepalive(5)
         return self
+
+    @property
+    def host_key(self) -> str:
+        """The fingerprint of the key the host showed on this connection."""
+        return fingerprint(self.connection.transport.get_remote_server_key())
 
     def run(self, command: str, timeout: float = DEFAULT_TIMEOUT, sudo: bool = False) -> CommandResult:
         if sudo:

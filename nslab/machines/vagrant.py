@@ -27,6 +27,8 @@ def write_vagrant_settings(instance: Instance = DEFAULT_INSTANCE) -> Path:
     lab = load_lab()
     machines = []
     for box in lab.boxes.values():
+        if not PROVIDERS[box.provider].through_vagrant:
+            continue
         settings = PROVIDERS[box.provider].vagrant_settings(box, lab, instance)
         machines.append({"name": box.name, "provider": box.provider, "box": settings.get("box"),
                          "options": settings["options"], "ssh": settings.get("ssh", {}),
@@ -73,8 +75,8 @@ class VagrantMachine(Machine):
         )
 
     @property
-    def provider(self) -> Provider:
-        return PROVIDERS[self.box.provider]
+    def called(self) -> str:
+        return f"{self.instance.prefix}-{self.box.name}"
 
     def _prepare(self, log=print) -> None:
         """What the provider sets up first, then the settings the Vagrantfile reads, anew."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -15,11 +17,12 @@ from ..daemon.modes import wait_ready
 from ..daemon.styles import config_style
 from ..errors import ArtifactsError, ConfigError, MachineError, NslabError
 from ..judge.verdict import JUDGED_OK, Status
-from ..machines.base import DEFAULT_INSTANCE, Instance
+from ..machines.base import DEFAULT_INSTANCE, Instance, Machine
 from ..machines.connection import Remote
-from ..machines.vagrant import VagrantMachine
+from ..machines.providers import PROVIDERS
 from ..paths import artifacts_dir, state_dir
-from .layout import RunDir
+from . import restore
+from .layout import RunDir, StepFiles
 from .machine import MachineRun, StepOutcome
 from .material import material_files
 
@@ -30,12 +33,24 @@ class LabResult:
     status: str
     seconds: float
     outcomes: list[StepOutcome] = field(default_factory=list)
+    #: Existing hosts not verified as found after the run, with why.
+    unrestored: dict[str, str] = field(default_factory=dict)
+    refused: bool = False
 
     @property
     def exit_code(self) -> int:
+        if self.unrestored or self.refused:
+            return 2
         if self.status == "interrupted":
             return 130
         return 0 if self.status == "passed" else 1
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    """What a run may do on an existing host."""
+    accept_new_host_key: bool = False
+    allow_disruption: bool = False
 
 
 class InstanceBusy(ConfigError):
@@ -70,15 +85,15 @@ def instance_lock(instance: Instance):
 
 def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker_url: str,
             instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None,
-            allow_live_user: bool = False) -> LabResult:
+            allow_live_user: bool = False, hosts: HostOptions = HostOptions()) -> LabResult:
     """Runs the scenario on each box in turn; artifacts and manifest are kept whatever happens."""
     with instance_lock(instance):
         return _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
-                        allow_live_user)
+                        allow_live_user, hosts)
 
 
 def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
-             allow_live_user) -> LabResult:
+             allow_live_user, hosts) -> LabResult:
     started = time.monotonic()
     run = RunDir.create(artifacts_dir(), scenario.name, scenario_text=scenario.path.read_text(),
                         destroy_policy=destroy,
@@ -87,13 +102,16 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         run.write(relative, content)        # beside the scenario copy, as beside the scenario
     log(f"run {run.run_id}: artifacts in {run.path}")
     outcomes: list[StepOutcome] = []
-    machines: list[VagrantMachine] = []
+    machines: list[Machine] = []
     status, broke = "error", True
     try:
         for box in boxes:
-            machine = VagrantMachine(box, docker_url, log_dir=run.path / box.name, instance=instance)
+            provider = PROVIDERS[box.provider]
+            machine = provider.machine(box, docker_url, run.path / box.name, instance)
+            if provider.existing_host:
+                machine.accept_new_host_key = hosts.accept_new_host_key
             machines.append(machine)
-            outcomes += _run_on(machine, box, scenario, run, lab, log, allow_live_user)
+            outcomes += _run_on(machine, box, scenario, run, lab, log, allow_live_user, hosts)
         status = "passed" if outcomes and all(o.status in JUDGED_OK for o in outcomes) else "failed"
         broke = any(o.status in (Status.ERROR, Status.NOT_RUN) for o in outcomes)
     except KeyboardInterrupt:
@@ -102,6 +120,8 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         raise
     except NslabError as exc:
         run.manifest["error"] = str(exc)
+        # Bad input, or a host that refuses (its key, sudo, its running containers): nothing was changed.
+        run.manifest["refused"] = isinstance(exc, ConfigError)
         log(f"error: {exc}")
     except Exception as exc:  # a defect or an unforeseen failure: still keep the run and dispose
         run.manifest["error"] = f"unexpected {type(exc).__name__}: {exc}"
@@ -120,19 +140,23 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
                 run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
             except ArtifactsError as exc:
                 log(f"error: {exc}; the manifest's last version stands, with every file it lists")
-    return LabResult(run.path, status, seconds, outcomes)
+    unrestored = {name: str(record["restored"]) for name, record in run.manifest["machines"].items()
+                  if record.get("restored", "verified") != "verified"}
+    return LabResult(run.path, status, seconds, outcomes, unrestored, run.manifest.get("refused", False))
 
 
-def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
-            log, allow_live_user: bool) -> list[StepOutcome]:
+def _run_on(machine: Machine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
+            log, allow_live_user: bool, hosts: HostOptions) -> list[StepOutcome]:
     style = config_style(box.config_style)
     record = run.machine(box.name)
     record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
                    "config_style": style.name, "lab_images": box.lab_images, "status": "starting",
                    # What the machine is called by its provider: a container, or a libvirt domain.
-                   machine.provider.machine_kind: f"{machine.instance.prefix}-{box.name}"})
+                   machine.provider.machine_kind: machine.called})
     run.save_manifest()
-    log(f"[{box.name}] vagrant up ({box.provider})")
+    existing = PROVIDERS[box.provider].existing_host
+    if not existing:
+        log(f"[{box.name}] vagrant up ({box.provider})")
     record["up_seconds"] = round(machine.up(log=log), 1)
     run.adopt(box.name)        # Vagrant's logs of the bring-up
     endpoint = machine.ssh_endpoint()
@@ -140,33 +164,128 @@ def _run_on(machine: VagrantMachine, box: Box, scenario: Scenario, run: RunDir, 
     record["ssh"] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
                      "key_file": endpoint.key_file}
     connecting = time.monotonic()
-    remote = Remote(endpoint).open()
+    remote = Remote(endpoint).open(attempts_until=10 if existing else 60)
     try:
-        # sshd answers before the box's init has started dockerd.
-        wait_ready(remote, timeout=120)
-        record["connect_seconds"] = round(time.monotonic() - connecting, 2)
-        version = remote.docker.version()
-        record.update({
-            "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
-            "kernel": remote.check("uname -r").strip(),
-            "docker_version": version.get("Version"),
-            "docker_api_version": version.get("ApiVersion"),
-            "status": "running",
-        })
-        run.save_manifest()
-        outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
-                              known_limits=lab.known_limits(box), log=log,
-                              allow_live_user=allow_live_user).execute()
-        record["status"] = "done"
-        run.save_manifest()
-        return outcomes
+        record["ssh"]["host_key"] = remote.host_key
+        if existing:
+            with left_as_found(remote, box, scenario, run, hosts, log):
+                return _run_machine(remote, box, scenario, run, lab, log, allow_live_user, connecting)
+        return _run_machine(remote, box, scenario, run, lab, log, allow_live_user, connecting)
     finally:
         remote.close()
 
 
-def _dispose(machines: list[VagrantMachine], policy: str, status: str, broke: bool, log, run: RunDir) -> None:
+@contextmanager
+def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hosts: HostOptions, log):
+    """An existing host: checked, its state recorded and a restore bundle kept on it before anything
+    changes; restored and verified after, whatever happened in between."""
+    address = str(remote.endpoint)
+    record = run.machine(box.name)
+    if not remote.run("true", sudo=True).ok:
+        said = remote.run("sudo -n true").output.strip().splitlines()
+        raise ConfigError(f"host {address}: passwordless sudo is required, and `sudo -n true` said: "
+                          f"{said[-1] if said else 'nothing'}")
+    pending = restore.read_bundle(remote)
+    if pending is not None:
+        before, owner = pending
+        restore.check_owner_gone(owner, address)
+        log(f"[{box.name}] a restore bundle of run {owner.get('run')} is on the host (it ended before "
+            f"restoring): restoring from it first")
+        left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
+        if left:
+            raise MachineError(f"host {address}: the bundle of run {owner.get('run')} did not restore it: "
+                               f"{'; '.join(left)}")
+    wait_ready(remote, timeout=120)
+    before = restore.read_state(remote, box.config_style, restore.lab_paths(scenario))
+    restore.refuse_clashes(before, scenario, address)
+    restore.refuse_running_containers(before, address, hosts.allow_disruption)
+    restore.save_bundle(remote, before, restore.owner_tag(run.run_id))
+    run.write(StepFiles.machine_file(box.name, "host-before.json"), before.to_json())
+    record["restored"] = "pending"
+    run.save_manifest()
+    log(f"[{box.name}] {address}: state recorded and a restore bundle kept on the host "
+        f"({len(before.files)} files, {len(before.images)} images, {len(before.containers)} containers)")
+    try:
+        yield
+    finally:
+        record["restored"] = _restore(remote, box, before, run, log)
+        run.save_manifest()
+
+
+def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
+    """'verified', the differences left, or why it could not be done."""
+    with _interrupts_deferred(log):
+        try:
+            left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
+        except NslabError as exc:
+            log(f"[{box.name}] error: the host was not restored: {exc}; `invoke restore --box {box.name}` "
+                f"(or `--host {remote.endpoint}`) restores it from the bundle kept on it")
+            return f"not done: {exc}"
+        run.write(StepFiles.machine_file(box.name, "host-after.json"),
+                  restore.read_state(remote, before.style, list(before.lab_paths)).to_json())
+    if left:
+        for line in left:
+            log(f"[{box.name}] not as found: {line}")
+        return {"differences": left}
+    log(f"[{box.name}] restored and verified: files, users, data-root, security options, images and "
+        f"containers as found")
+    return "verified"
+
+
+@contextmanager
+def _interrupts_deferred(log):
+    """A Ctrl-C while the host is restored would leave it half done: it waits for the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+
+    def later(signum, frame):
+        caught.append(signum)
+        log("Ctrl-C: restoring the host first")
+
+    previous = signal.signal(signal.SIGINT, later)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _prefixed(name: str, log):
+    return lambda text: log(f"[{name}] {text}")
+
+
+def _run_machine(remote: Remote, box: Box, scenario: Scenario, run: RunDir, lab: Lab, log,
+                 allow_live_user: bool, connecting: float) -> list[StepOutcome]:
+    record = run.machine(box.name)
+    style = config_style(box.config_style)
+    # sshd answers before the box's init has started dockerd.
+    wait_ready(remote, timeout=120)
+    record["connect_seconds"] = round(time.monotonic() - connecting, 2)
+    version = remote.docker.version()
+    record.update({
+        "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
+        "kernel": remote.check("uname -r").strip(),
+        "docker_version": version.get("Version"),
+        "docker_api_version": version.get("ApiVersion"),
+        "status": "running",
+    })
+    run.save_manifest()
+    outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
+                          known_limits=lab.known_limits(box), log=log,
+                          allow_live_user=allow_live_user).execute()
+    record["status"] = "done"
+    run.save_manifest()
+    return outcomes
+
+
+def _dispose(machines: list[Machine], policy: str, status: str, broke: bool, log, run: RunDir) -> None:
     destroy = {"always": True, "never": False, "passing": status == "passed", "on-error": broke}[policy]
     for machine in machines:
+        if PROVIDERS[machine.box.provider].existing_host:
+            continue        # someone's own: left as found, never destroyed
         if destroy:
             started = time.monotonic()
             try:

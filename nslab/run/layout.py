@@ -111,7 +111,8 @@ class RunDir:
     def __init__(self, root: Path, run_id: str):
         self.run_id = run_id
         self.path = root / run_id
-        self.path.mkdir(parents=True, exist_ok=False)
+        # Evidence may come from someone's server: readable by its owner only.
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=False)
         self.manifest: dict = {}
         self.digests: dict[str, str] = {}
         self._adopted: set[str] = set()

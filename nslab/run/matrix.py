@@ -1,6 +1,7 @@
 """Labs x boxes in parallel: every cell on a machine of its own, one comparison at the end."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -17,7 +18,8 @@ from ..errors import NslabError
 from ..machines.base import Instance, free_loopback_port
 from ..machines.boxes import build_box
 from ..paths import artifacts_dir
-from .lab import run_lab
+from ..machines.providers import PROVIDERS
+from .lab import HostOptions, run_lab
 from .layout import new_run_id, write_json
 
 STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow",
@@ -47,8 +49,13 @@ class Cell:
 
 class Matrix:
     def __init__(self, lab: Lab, cells: list[tuple[Box, Scenario]], jobs: int,
-                 continue_on_failure: bool, destroy: str, docker_url: str, console: Console):
+                 continue_on_failure: bool, destroy: str, docker_url: str, console: Console,
+                 hosts: HostOptions = HostOptions()):
         self.lab = lab
+        self.hosts = hosts
+        # An existing host is one machine: its cells take turns.
+        self._host_turns = {box.name: threading.Lock() for box, _ in cells
+                            if PROVIDERS[box.provider].existing_host}
         self.jobs = jobs
         self.continue_on_failure = continue_on_failure
         self.destroy = destroy
@@ -166,14 +173,18 @@ class Matrix:
         instance = Instance(f"{self.matrix_id[-6:]}-{cell.box.name}-{cell.scenario.name}",
                             ssh_port=free_loopback_port())
         try:
-            result = run_lab(cell.scenario, self.lab, [cell.box], self.destroy, self.docker_url,
-                             instance=instance, log=self._cell_log(cell),
-                             extra_manifest={"matrix": self.matrix_id})
+            with self._host_turns.get(cell.box.name, contextlib.nullcontext()):
+                result = run_lab(cell.scenario, self.lab, [cell.box], self.destroy, self.docker_url,
+                                 instance=instance, log=self._cell_log(cell),
+                                 extra_manifest={"matrix": self.matrix_id}, hosts=self.hosts)
             cell.state, cell.run_path = result.status, result.run_path
             counts: dict[str, int] = {}
             for outcome in result.outcomes:
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
             cell.detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or cell.detail
+            if result.unrestored:
+                cell.state = "error"
+                cell.detail = f"NOT left as found: {'; '.join(result.unrestored.values())}"
         except Exception as exc:      # a cell's failure must not take the others down
             cell.state, cell.detail = "error", f"{type(exc).__name__}: {exc}"
         finally:

@@ -13,6 +13,15 @@ class Provider:
     name = ""
     #: What the run's manifest calls a machine of this provider (a container, a libvirt domain, a VM).
     machine_kind = "vm"
+    #: Its machines are the Vagrantfile's: brought up and destroyed by Vagrant.
+    through_vagrant = True
+    #: Its machines are someone's own: never destroyed, left as found (restored and verified).
+    existing_host = False
+
+    def machine(self, box, docker_url: str, log_dir, instance):
+        """The machine a run brings up for a box of this provider."""
+        from ..vagrant import VagrantMachine
+        return VagrantMachine(box, docker_url, log_dir=log_dir, instance=instance)
 
     def check_box(self, box) -> str | None:
         """What lab.yaml must say of a box of this provider and does not, or None."""

@@ -44,16 +44,18 @@ HOST_HELP = {
     "host": "existing hosts to run on, USER@HOST[:PORT] comma-separated (with --identity): nslab did not "
             "build them, so it records them, keeps a restore bundle on them and leaves them as found",
     "identity": "the private key for --host (passwordless sudo is required on the host)",
-    "accept-new-host-key": "record an unknown host key in ~/.ssh/known_hosts (as ssh's accept-new); "
+    "known-hosts": "the known_hosts file host keys are checked against (default ~/.ssh/known_hosts)",
+    "accept-new-host-key": "record an unknown host key in the known_hosts file (as ssh's accept-new); "
                            "a changed key is always refused",
     "allow-disruption": "run on a host whose containers are running (they stop with the mode "
                         "switches, and are started again afterwards)",
 }
 
 
-def _hosts(host: str, identity: str, accept_new_host_key: bool, allow_disruption: bool) -> api.HostTargets:
+def _hosts(host: str, identity: str, known_hosts: str, accept_new_host_key: bool,
+           allow_disruption: bool) -> api.HostTargets:
     return api.HostTargets(_value("host", host) or None, _value("identity", identity) or None,
-                           accept_new_host_key, allow_disruption)
+                           known_hosts or None, accept_new_host_key, allow_disruption)
 
 
 @task(positional=["scenario"], help={
@@ -70,13 +72,13 @@ def _hosts(host: str, identity: str, accept_new_host_key: bool, allow_disruption
     **HOST_HELP,
 })
 def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider="", prove=False,
-       host="", identity="", accept_new_host_key=False, allow_disruption=False):
+       host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False):
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end.
     Existing hosts (--host) are left exactly as found: restored and verified after the run (exit 2 if not)."""
     _help_if_asked("up", scenario)
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
           instance or None, allow_live_user, _value("provider", provider) or None, prove,
-          _hosts(host, identity, accept_new_host_key, allow_disruption))
+          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption))
 
 
 @task(help={
@@ -89,24 +91,25 @@ def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=Fal
     **HOST_HELP,
 })
 def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always",
-           host="", identity="", accept_new_host_key=False, allow_disruption=False):
+           host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False):
     """Run labs on several boxes or existing hosts in parallel, each cell on a machine of its own
     (a host's cells take turns); compare them all."""
     _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy,
-          _hosts(host, identity, accept_new_host_key, allow_disruption))
+          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption))
 
 
 @task(help={
     "box": "ssh boxes of lab.yaml to restore, comma-separated",
     "host": "or existing hosts, USER@HOST[:PORT] comma-separated (with --identity)",
     "identity": "the private key for --host",
+    "known-hosts": "the known_hosts file host keys are checked against (default ~/.ssh/known_hosts)",
     "accept-new-host-key": "record an unknown host key (as ssh's accept-new)",
 })
-def restore(c, box="", host="", identity="", accept_new_host_key=False):
+def restore(c, box="", host="", identity="", known_hosts="", accept_new_host_key=False):
     """Restore existing hosts from the bundle a run kept on them, then verify them (exit 2 if not as found).
     Needed only when a run was cut off before it restored (the connection lost, the process killed);
     the next `invoke up` on such a host does it first anyway."""
-    _exit(api.restore, _value("box", box) or None, _hosts(host, identity, accept_new_host_key, False))
+    _exit(api.restore, _value("box", box) or None, _hosts(host, identity, known_hosts, accept_new_host_key, False))
 
 
 @task(help={

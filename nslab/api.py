@@ -43,7 +43,7 @@ def parse_boxes(text: str | None, lab, provider: str | None = None, hosts: HostT
     from .config.lab import existing_hosts
     names = [n.strip() for n in (text or "").split(",") if n.strip()]
     if hosts is not None and hosts.spec:
-        return [lab.box(name, provider) for name in names] + existing_hosts(hosts.spec, hosts.identity)
+        return [lab.box(name, provider) for name in names] + existing_hosts(hosts.spec, hosts.identity, hosts.known_hosts)
     return [lab.box(name, provider) for name in names or lab.default_boxes[:1]]
 
 
@@ -52,6 +52,7 @@ class HostTargets:
     """--host USER@HOST[:PORT],... with --identity FILE, and what the run may do there."""
     spec: str | None = None
     identity: str | None = None
+    known_hosts: str | None = None
     accept_new_host_key: bool = False
     allow_disruption: bool = False
 

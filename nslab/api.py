@@ -650,7 +650,13 @@ def status() -> int:
                 continue
             reason = box.unavailable_reason()
             ssh = docker_version = mode = "-"
-            if reason:
+            if box.host is not None:
+                if not instance.is_default:
+                    continue
+                # Someone's own machine: named, not connected to (`invoke up --box` does that).
+                state = f"not available here: {reason}" if reason else "existing host"
+                ssh = f"{box.user}@{box.host}:{box.port}"
+            elif reason:
                 state = f"not available here: {reason}"
             elif state == "running":
                 try:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from nslab.machines.base import free_loopback_port
 from nslab.run.restore import BUNDLE
 
 from .conftest import INVOKE, PROJECT_ROOT, invoke, recorded_steps
-from .existing import ExistingHosts, wait_for_line
+from .existing import ExistingHosts, Host, wait_for_line
 
 pytestmark = pytest.mark.lab
 
@@ -205,3 +206,28 @@ def test_a_run_killed_outright_is_restored_by_the_next_up_first(hosts, busy):
     assert process.returncode == 0, process.stdout + process.stderr
     assert "(it ended before restoring): restoring from it first" in process.stdout
     assert hosts.facts(busy) == before
+
+
+def test_a_fleet_runs_in_one_matrix_side_by_side_and_an_unreachable_host_is_a_cell_that_says_why(
+        hosts, tmp_path):
+    fleet = [hosts.start(box, f"fleet-{box}") for box in ("debian11", "debian12", "debian13")]
+    before = [hosts.facts(host) for host in fleet]
+    gone = Host("gone", free_loopback_port())
+    process = invoke("matrix", "--scenarios", "userns", "--jobs", "3", *hosts.args(*fleet, gone),
+                     "--accept-new-host-key", env={"NSLAB_ARTIFACTS": str(tmp_path)})
+    assert process.returncode == 1, process.stdout + process.stderr
+    (folder,) = (tmp_path / "matrix").iterdir()
+    cells = {cell["box"]: cell for cell in json.loads((folder / "matrix.json").read_text())["cells"]}
+    names = [f"host-127.0.0.1-{host.port}" for host in fleet]
+    assert [cells[name]["state"] for name in names] == ["passed"] * 3
+    dead = cells[f"host-127.0.0.1-{gone.port}"]
+    assert dead["state"] == "error"
+    assert f"host {gone.spec} does not answer on port {gone.port}" in (tmp_path / "matrix" / folder.name /
+                                                                       f"host-127.0.0.1-{gone.port}-userns.log").read_text()
+    versions = [machine_record(json.loads((Path(cells[name]["run"]) / "manifest.json").read_text()))["docker_version"]
+                for name in names]
+    assert [v.split("+")[0] for v in versions] == ["20.10.5", "20.10.24", "26.1.5"]
+    # One comparison of all hosts: each one's column in the report.
+    report = (folder / "report.md").read_text()
+    assert all(name in report for name in names)
+    assert [hosts.facts(host) for host in fleet] == before

@@ -70,15 +70,18 @@ def _hosts(host: str, identity: str, known_hosts: str, accept_new_host_key: bool
                 "box, e.g. --box debian12 --provider libvirt (default: each box's own)",
     "prove": "then show every passed check able to fail, as `invoke judge --mutate` (exit 1 if one cannot)",
     **HOST_HELP,
+    "docker-packages": "a folder of .deb files (docker.io and what it needs) that boxes with "
+                       "`docker: install` install from, instead of the machine's apt sources",
 })
 def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=False, provider="", prove=False,
-       host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False):
+       host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False,
+       docker_packages=""):
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end.
     Existing hosts (--host) are left exactly as found: restored and verified after the run (exit 2 if not)."""
     _help_if_asked("up", scenario)
     _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
           instance or None, allow_live_user, _value("provider", provider) or None, prove,
-          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption))
+          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption), docker_packages or None)
 
 
 @task(help={

@@ -104,7 +104,7 @@ def _check_destroy(destroy: str) -> None:
 @using_host_services
 def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-error",
        instance_name: str | None = None, allow_live_user: bool = False, provider: str | None = None,
-       prove: bool = False, hosts: HostTargets = HostTargets()) -> int:
+       prove: bool = False, hosts: HostTargets = HostTargets(), docker_packages: str | None = None) -> int:
     """Runs a scenario on fresh or running machines. Returns the process exit status.
     With `prove`, the run is then mutation-proved as `invoke judge --mutate` does."""
     from .machines.base import DEFAULT_INSTANCE, Instance, free_loopback_port
@@ -118,6 +118,8 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     scenario = load_scenario(scenario_name)
     lab = load_lab()
     boxes = parse_boxes(box_names, lab, provider, hosts)
+    if docker_packages:
+        boxes = _with_docker_packages(boxes, docker_packages)
     # A port nslab chose free, even for the default instance: another clone may be creating a
     # machine at this moment, and Vagrant's 2222 would race it.
     instance = Instance(instance_name or DEFAULT_INSTANCE.name, ssh_port=free_loopback_port())
@@ -149,6 +151,18 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
         if proof.unshown:
             return max(result.exit_code, 1)
     return result.exit_code
+
+
+def _with_docker_packages(boxes: list[Box], folder: str) -> list[Box]:
+    """The boxes that install Docker take it from this folder of .deb files."""
+    path = Path(folder).expanduser()
+    if not path.is_dir() or not any(path.glob("*.deb")):
+        raise ConfigError(f"--docker-packages {folder}: expected a folder of .deb files")
+    if not any(box.docker == "install" for box in boxes):
+        raise ConfigError(f"--docker-packages: none of {', '.join(b.name for b in boxes)} installs Docker "
+                          f"(lab.yaml: docker: install)")
+    return [box.model_copy(update={"docker_packages": str(path.resolve())}) if box.docker == "install" else box
+            for box in boxes]
 
 
 @using_host_services

@@ -34,6 +34,10 @@ class Box(BaseModel):
     same_as: str | None = None
     # Boxes from Vagrant Cloud (need downloads and their provider).
     vagrant_box: str | None = None
+    # A machine without Docker (a pristine public box): nslab installs the engine before the first
+    # mode, from the machine's own apt sources, or from a folder of .deb files on this host.
+    docker: Literal["present", "install"] = "present"
+    docker_packages: str | None = None
     # Existing hosts (provider ssh): reached as they are, left as found.
     host: str | None = None
     port: int = Field(default=22, ge=1, le=65535)

@@ -19,6 +19,8 @@ from ..paths import host_dir, provision_dir, state_dir, vagrant_home
 
 RECIPE_LABEL = "org.nslab.recipe"
 BOX_DIR = "box"
+# Run after the root filesystem of a box that comes without Docker (`docker: install`).
+WITHOUT_DOCKER = provision_dir() / "box-without-docker" / "remove-docker.sh"
 
 
 def vagrant_public_key() -> Path:
@@ -76,6 +78,8 @@ def recipe_hash(box: Box) -> str:
     digest = hashlib.sha256()
     for part in (box.suite, debian_mirror(), box.provider, box.init, box.layout, ",".join(box.extra_packages)):
         digest.update(part.encode() + b"\0")
+    if box.docker == "install":
+        digest.update(b"without docker\0" + WITHOUT_DOCKER.read_bytes())
     if box.rebuild_daily:
         digest.update(time.strftime("%Y-%m-%d", time.gmtime()).encode() + b"\0")
     for path in sorted((provision_dir() / BOX_DIR).iterdir()):
@@ -126,7 +130,7 @@ def build_container_box(box: Box, docker_url: str, force: bool = False, log=prin
     log(f"box {box.name}: building from Debian {box.suite} packages (log: {log_path})")
     try:
         with open(log_path, "wb") as out:
-            _run(_rootfs_command(box, rootfs, "container"), out, log_path)
+            _build_rootfs(box, rootfs, "container", out, log_path)
             log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; importing")
             changes = [
                 'CMD ["/usr/local/sbin/nslab-init"]',
@@ -155,6 +159,12 @@ def _run(command: list[str], out, log_path: Path, stdin=None, env=None) -> None:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
         raise MachineError(f"{Path(command[0]).name} failed (status {result.returncode}): {tail[0]} "
                            f"(log: {log_path})")
+
+
+def _build_rootfs(box: Box, rootfs: Path, kind: str, out, log_path: Path) -> None:
+    _run(_rootfs_command(box, rootfs, kind), out, log_path)
+    if box.docker == "install":
+        _run([str(WITHOUT_DOCKER), str(rootfs)], out, log_path)
 
 
 def _rootfs_command(box: Box, rootfs: Path, kind: str) -> list[str]:
@@ -221,7 +231,7 @@ def _build_vm_box_file(box: Box, want: str, box_file: Path, log_path: Path, log)
     log(f"box {box.name}: building a VM from Debian {box.suite} packages (log: {log_path})")
     try:
         with open(log_path, "wb") as out:
-            _run(_rootfs_command(box, work / "rootfs", "vm"), out, log_path)
+            _build_rootfs(box, work / "rootfs", "vm", out, log_path)
             log(f"box {box.name}: root filesystem ready after {time.monotonic() - started:.0f}s; "
                 f"making the disk image")
             _run([str(provision_dir() / BOX_DIR / "make-vm-box.sh"), str(work / "rootfs"), str(partial), want],

@@ -248,6 +248,14 @@ class Remote:
                                f"(status {result.exit_code}): {command}: {detail[0]}")
         return result.stdout
 
+    def put(self, local, path: str) -> None:
+        """Copies a local file to the machine over this connection (SFTP), as the login user."""
+        try:
+            self.connection.put(str(local), remote=path)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise MachineError(f"copying {local} to {self.endpoint.host}:{self.endpoint.port}:{path} failed: "
+                               f"{type(exc).__name__}: {exc}") from None
+
     def write_file(self, path: str, content: str, mode: str = "0644") -> None:
         """Writes a root-owned file atomically (a reader never sees half of it)."""
         temporary = f"{path}.nslab-new"

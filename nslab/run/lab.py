@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config.lab import Box, Lab
 from ..config.scenario import Scenario
+from ..daemon.install import install_docker
 from ..daemon.modes import wait_ready
 from ..daemon.styles import config_style
 from ..errors import ArtifactsError, ConfigError, MachineError, NslabError
@@ -261,6 +262,9 @@ def _run_machine(remote: Remote, box: Box, scenario: Scenario, run: RunDir, lab:
                  allow_live_user: bool, connecting: float) -> list[StepOutcome]:
     record = run.machine(box.name)
     style = config_style(box.config_style)
+    if box.docker == "install":
+        record["docker_install"] = install_docker(remote, scenario, box.docker_packages, log=_prefixed(box.name, log))
+        run.save_manifest()
     # sshd answers before the box's init has started dockerd.
     wait_ready(remote, timeout=120)
     record["connect_seconds"] = round(time.monotonic() - connecting, 2)

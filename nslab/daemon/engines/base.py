@@ -40,6 +40,8 @@ class Engine:
     """The machine's own dockerd: `docker`, as root, through the system socket."""
     name = "dockerd"
     rootless = False
+    #: Debian's packages of the engine, for a machine that has none (a box with `docker: install`).
+    packages: tuple[str, ...] = ("docker.io",)
     #: The program its steps call ({mode.engine}).
     program = "docker"
 

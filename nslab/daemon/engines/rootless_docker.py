@@ -37,6 +37,7 @@ exec /usr/sbin/dockerd "$@"
 class RootlessDocker(Engine):
     name = "rootless-docker"
     rootless = True
+    packages = ("rootlesskit", "slirp4netns", "uidmap")
     needs = (SCRIPT, "rootlesskit")
     program = "docker"
 

@@ -20,6 +20,7 @@ STORAGE_CONF = '[storage]\ndriver = "vfs"\n'
 class RootlessPodman(Engine):
     name = "rootless-podman"
     rootless = True
+    packages = ("podman", "slirp4netns", "uidmap", "containernetworking-plugins")
     needs = ("podman",)
     program = "podman"
 

@@ -18,6 +18,8 @@ class SshProvider(Provider):
         missing = [field for field in ("host", "user", "identity_file") if not getattr(box, field)]
         if missing:
             return f"an ssh box is an existing host: it needs {', '.join(missing)}"
+        if box.docker == "install":
+            return "docker: install is for machines nslab brings up; an existing host must have its Docker"
         return None
 
     def unavailable_reason(self, box) -> str | None:

@@ -598,7 +598,7 @@ def restore(box_names: str | None, hosts: HostTargets = HostTargets()) -> int:
             before, owner = bundle
             restoring.check_owner_gone(owner, host.address)
             log(f"{host.address}: restoring from the bundle of run {owner.get('run')}")
-            left = restoring.restore_and_verify(remote, before, log=lambda text: log(f"{host.address}: {text}"))
+            _, left = restoring.restore_and_verify(remote, before, log=lambda text: log(f"{host.address}: {text}"))
         finally:
             remote.close()
         if left:

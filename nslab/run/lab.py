@@ -192,7 +192,7 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
         restore.check_owner_gone(owner, address)
         log(f"[{box.name}] a restore bundle of run {owner.get('run')} is on the host (it ended before "
             f"restoring): restoring from it first")
-        left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
+        _, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
         if left:
             raise MachineError(f"host {address}: the bundle of run {owner.get('run')} did not restore it: "
                                f"{'; '.join(left)}")
@@ -217,13 +217,12 @@ def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
     """'verified', the differences left, or why it could not be done."""
     with _interrupts_deferred(log):
         try:
-            left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
+            after, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
         except NslabError as exc:
             log(f"[{box.name}] error: the host was not restored: {exc}; `invoke restore --box {box.name}` "
                 f"(or `--host {remote.endpoint}`) restores it from the bundle kept on it")
             return f"not done: {exc}"
-        run.write(StepFiles.machine_file(box.name, "host-after.json"),
-                  restore.read_state(remote, before.style, list(before.lab_paths)).to_json())
+        run.write(StepFiles.machine_file(box.name, "host-after.json"), after.to_json())
     if left:
         for line in left:
             log(f"[{box.name}] not as found: {line}")

@@ -249,7 +249,7 @@ def restore(remote: Remote, before: HostState, log) -> HostState:
         wait_ready(remote, timeout=120)
         log("restore: the daemon restarted in its original configuration")
     _restore_engine_objects(remote, before, log)
-    now = read_state(remote, before.style, list(before.lab_paths))
+    # Read before the restart, from the standard root: the remapped daemons' data-roots the run made.
     for entry in sorted(set(now.data_root_entries) - set(before.data_root_entries)):
         if REMAPPED_ROOT.fullmatch(entry):
             remote.check(f"rm -rf -- {shlex.quote(before.data_root + '/' + entry)}", sudo=True)
@@ -282,13 +282,14 @@ def _restore_engine_objects(remote: Remote, before: HostState, log) -> None:
                 log(f"restore: started container {container['name']} again, as it was running before")
 
 
-def restore_and_verify(remote: Remote, before: HostState, log) -> list[str]:
-    """Restores, then compares; the bundle goes only when nothing differs."""
+def restore_and_verify(remote: Remote, before: HostState, log) -> tuple[HostState, list[str]]:
+    """Restores, then compares: the state read afterwards and what differs. The bundle goes only
+    when nothing does."""
     after = restore(remote, before, log)
     found = differences(before, after)
     if not found:
         drop_bundle(remote)
-    return found
+    return after, found
 
 
 def lab_paths(scenario) -> list[str]:

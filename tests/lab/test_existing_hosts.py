@@ -12,14 +12,14 @@ from nslab.machines.base import free_loopback_port
 from nslab.run.restore import BUNDLE
 
 from .conftest import INVOKE, PROJECT_ROOT, invoke, recorded_steps
-from .existing import ExistingHosts, Host, wait_for_line
+from .existing import ExistingHosts, ContainerHost, wait_for_line
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="module")
 def hosts(docker_url, tmp_path_factory):
-    made = ExistingHosts(docker_url, tmp_path_factory.mktemp("existing-hosts"))
+    made = ExistingHosts(tmp_path_factory.mktemp("existing-hosts"))
     yield made
     made.remove_all()
 
@@ -212,7 +212,7 @@ def test_a_fleet_runs_in_one_matrix_side_by_side_and_an_unreachable_host_is_a_ce
         hosts, tmp_path):
     fleet = [hosts.start(box, f"fleet-{box}") for box in ("debian11", "debian12", "debian13")]
     before = [hosts.facts(host) for host in fleet]
-    gone = Host("gone", free_loopback_port())
+    gone = ContainerHost("gone", free_loopback_port())
     process = invoke("matrix", "--scenarios", "userns", "--jobs", "3", *hosts.args(*fleet, gone),
                      "--accept-new-host-key", env={"NSLAB_ARTIFACTS": str(tmp_path)})
     assert process.returncode == 1, process.stdout + process.stderr

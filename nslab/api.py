@@ -109,7 +109,6 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     With `prove`, the run is then mutation-proved as `invoke judge --mutate` does."""
     from .machines.base import DEFAULT_INSTANCE, Instance, free_loopback_port
     from .machines.boxes import build_box
-    from .machines.hostdocker import ensure_host_docker
     from .report.table import print_outcomes
     from .run.lab import run_lab
     
@@ -129,7 +128,7 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
         reason = box.unavailable_reason()
         if reason:
             raise ConfigError(f"box {box.name} is not available here: {reason}")
-    url = ensure_host_docker(log)
+    url = _host_docker_for(boxes)
     for box in boxes:
         build_box(box, url, log=log)
     try:
@@ -153,6 +152,15 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     return result.exit_code
 
 
+def _host_docker_for(boxes: list[Box]) -> str:
+    """The host daemon's URL, started if need be; existing hosts alone need none of this host's services."""
+    from .machines.hostdocker import ensure_host_docker
+    from .machines.providers import PROVIDERS
+    if all(PROVIDERS[box.provider].existing_host for box in boxes):
+        return ""
+    return ensure_host_docker(log)
+
+
 def _with_docker_packages(boxes: list[Box], folder: str) -> list[Box]:
     """The boxes that install Docker take it from this folder of .deb files."""
     path = Path(folder).expanduser()
@@ -169,7 +177,6 @@ def _with_docker_packages(boxes: list[Box], folder: str) -> list[Box]:
 def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
            continue_on_failure: bool = False, destroy: str = "always", hosts: HostTargets = HostTargets()) -> int:
     """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
-    from .machines.hostdocker import ensure_host_docker
     from .report import compare as comparing
     from .report.formats import print_comparison, write_reports
     from .run.matrix import Matrix
@@ -181,7 +188,7 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     boxes = parse_boxes(box_names, lab, hosts=hosts) if box_names or hosts.spec \
         else [lab.box(n) for n in lab.default_boxes]
     scenarios = parse_scenarios(scenario_names)
-    url = ensure_host_docker(log)
+    url = _host_docker_for(boxes)
     grid = Matrix(lab, [(box, scenario) for box in boxes for scenario in scenarios], jobs, continue_on_failure,
                   destroy, url, console, hosts.options())
     try:

@@ -15,7 +15,7 @@ from ..errors import ArtifactsError, MachineError
 from ..paths import PROJECT_ROOT, state_dir, vagrant_home
 from ..run.layout import write_json
 from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint
-from .providers import PROVIDERS, Provider
+from .providers import PROVIDERS
 
 
 def vagrant_settings_path(instance: Instance) -> Path:

@@ -14,6 +14,7 @@ import docker
 from ..errors import ArtifactsError, MachineError, RemoteTimeout
 from ..judge.evidence import UNAVAILABLE, container_file, host_path_of, path_file, program_file
 from ..machines.connection import Remote
+from . import redact
 from .layout import RunDir, StepFiles, to_json
 
 # Between files in one read of several: NUL never occurs in the text files read.
@@ -82,7 +83,7 @@ class Capture:
             self._missing(container_file(name, "inspect.json"),
                           f"container '{name}': {str(exc).splitlines()[0][:200]}")
             return
-        self._keep(container_file(name, "inspect.json"), to_json(inspect))
+        self._keep(container_file(name, "inspect.json"), to_json(redact.container_inspect(inspect)))
         state = inspect.get("State") or {}
         if not state.get("Running") or not state.get("Pid"):
             return          # the verdict says "not running", from the inspect itself

@@ -19,6 +19,7 @@ from ..judge import TIMED_OUT, judge_step, needed_facts
 from ..judge.evidence import StepEvidence
 from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
+from . import redact
 from .capture import Capture
 from .images import image_refs, provide_images
 from .layout import KNOWN_LIMITS, RunDir, StepFiles
@@ -170,7 +171,8 @@ class MachineRun:
         self.mode_facts = {**state.facts(), "changed": state.changed, "seconds": round(state.seconds, 2),
                            "config_style": self.style.name, "cleanup_removed": removed}
         self.run.write_json(mode_file("mode.json"), self.mode_facts)
-        self.run.write(mode_file("docker-info.json"), json.dumps(state.info, indent=2, sort_keys=True))
+        self.run.write(mode_file("docker-info.json"), json.dumps(redact.daemon_info(state.info), indent=2,
+                                                                 sort_keys=True))
         self.run.write(mode_file("daemon-config"), state.persisted)
         self.run.write(mode_file("subuid"), state.subuid)
         self.run.write(mode_file("subgid"), state.subgid)

@@ -91,3 +91,12 @@ def test_each_kind_of_change_is_named_in_one_line():
         "['name=seccomp,profile=builtin', 'name=userns']",
         "container registry added",
     ]
+
+
+def test_no_environment_reaches_a_run():
+    from nslab.run import redact
+    info = {"HttpProxy": "http://user:secret@proxy:3128", "NoProxy": "", "ServerVersion": "26.1.5"}
+    assert redact.daemon_info(info) == {"HttpProxy": "not captured", "NoProxy": "", "ServerVersion": "26.1.5"}
+    inspect = {"Id": "c0ffee", "Config": {"Env": ["TOKEN=abc", "PATH=/bin"], "User": "1000"}}
+    assert redact.container_inspect(inspect) == {"Id": "c0ffee", "Config": {"Env": "not captured", "User": "1000"}}
+    assert inspect["Config"]["Env"] == ["TOKEN=abc", "PATH=/bin"]        # the SDK's own answer untouched

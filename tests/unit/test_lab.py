@@ -51,7 +51,7 @@ def test_same_as_must_name_a_box(tmp_path):
 
 def test_bad_providers_are_refused_before_anything_runs():
     from nslab import api
-    with pytest.raises(ConfigError, match=r"--provider xen: expected one of docker, libvirt, virtualbox"):
+    with pytest.raises(ConfigError, match=r"--provider xen: expected one of docker, libvirt, ssh, virtualbox"):
         api.up("userns", provider="xen")
     with pytest.raises(ConfigError, match=r"--provider virtualbox: no box of lab.yaml is built here"):
         api.build(provider="virtualbox")

@@ -9,7 +9,9 @@ from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
 from ..subids import SubIdRange, parse_subids
-from .normalize import error_line, normalize_line
+from ..judge.checks import KINDS
+from ..judge.checks.base import Shown
+from ..judge.normalize import error_line
 
 RowKey = tuple[str, str, str]          # scenario, mode, step id
 # A year of nightly cells; a folder holding more is refused rather than read for minutes.
@@ -51,6 +53,11 @@ class Column:
 class Cell:
     status: str
     facts: dict
+    #: The words of each check kind for its facts, and its answer to the step's question, if it has one.
+    shown: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    #: Container ids landing on the host (container, inside, host), for the uid maps.
+    landings: list[tuple] = field(default_factory=list)
     title: str = ""
     number: int = 0
     #: Mutation proof: "shown" (every passed check able to fail), "unproven", or "" (nothing to prove).
@@ -64,8 +71,8 @@ class Cell:
     def answer(self) -> str:
         """The step's answer to its question, from its facts: the host uid, or yes / no and why."""
         f = self.facts
-        if "uid_host" in f:
-            answer = f"uid {f['uid_inside']} → host uid {f['uid_host']}"
+        if self.answers:
+            answer = self.answers[0]
         elif f.get("exit") is None:
             answer = f.get("error") or self.status
         elif f["exit"] == 0:
@@ -75,26 +82,14 @@ class Cell:
         return f"{MARKS.get(self.status, self.status)} {answer}"
 
     def text(self) -> str:
-        parts = [self.status]
         f = self.facts
-        if "uid_inside" in f:
-            parts.append(f"uid {f['uid_inside']}→{f['uid_host']}")
-        if "gid_inside" in f:
-            parts.append(f"gid {f['gid_inside']}→{f['gid_host']}")
-        if "ps_uid" in f:
-            parts.append(f"ps {f['ps_user']} (uid {f['ps_uid']})")
-        if "process_uid" in f:
-            parts.append(f"process uid {f['process_uid']}")
-        if "data_root" in f:
-            parts.append(f["data_root"])
+        parts = [self.status, *self.shown]
         if f.get("exit") not in (0, None):
             parts.append(f"exit {f['exit']}")
         if f.get("stopped"):
             parts.append(f"stopped: {f['stopped']}")
         if f.get("error"):
             parts.append(f["error"])
-        elif f.get("output"):
-            parts.append(f["output"])
         if self.proof == "shown":
             parts.append("✓ can fail")
         elif self.proof:
@@ -193,11 +188,10 @@ class Comparison:
         """Per column and mode: (container, container uid, host uid) as observed."""
         maps: dict = {}
         for (row, key), cell in self.cells.items():
-            if "uid_inside" in cell.facts:
-                entry = (cell.facts.get("container", "?"), cell.facts["uid_inside"], cell.facts["uid_host"])
-                maps.setdefault(key, {}).setdefault(row[1], [])
-                if entry not in maps[key][row[1]]:
-                    maps[key][row[1]].append(entry)
+            for entry in cell.landings:
+                entries = maps.setdefault(key, {}).setdefault(row[1], [])
+                if entry not in entries:
+                    entries.append(entry)
         return maps
 
     def question_tables(self) -> list[QuestionTable]:
@@ -289,16 +283,18 @@ def _draw_ids(comparison: Comparison, view: RunView, column: Column, steps: list
                 picture.ranges = parse_subids(view.read_text(f"{step.machine}/{step.mode}/subuid") or "")
             except ConfigError:
                 pass           # a damaged range file is flagged by the digests; the picture goes without
-        for verdict in step.verdicts:
-            observed = verdict.observed if isinstance(verdict.observed, dict) else {}
-            if verdict.check == "uid" and "host" in observed:
-                landing = (observed["container"], observed["inside"], observed["host"])
-                if landing not in picture.landings:
-                    picture.landings.append(landing)
-            elif verdict.check == "ps_row" and "uid" in observed and step.expect is not None:
-                spec = step.expect.ps_row
-                process = picture.processes.setdefault((spec.container, spec.uid), {})
-                process[spec.side] = (observed["user"], observed["uid"])
+        for shown in _shown([v.as_dict() for v in step.verdicts], step.expect):
+            if shown.landing is not None and shown.landing not in picture.landings:
+                picture.landings.append(shown.landing)
+            if shown.process is not None:
+                who, side, seen = shown.process
+                picture.processes.setdefault(who, {})[side] = seen
+
+
+def _shown(verdicts: list[dict], expect) -> list[Shown]:
+    """What each verdict's check kind shows of it (report/ asks the kind; it names none)."""
+    return [KINDS[v["check"]].shown(v, getattr(expect, v["check"], None) if expect is not None else None)
+            for v in verdicts if v["check"] in KINDS]
 
 
 def _column_for(comparison: Comparison, view: RunView, machine: str, record: dict) -> Column:
@@ -331,29 +327,17 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
     verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.get("verdicts", [])
     status = str(judged.status) if judged else record["status"]
     facts: dict = {"status": status, "exit": record["exit_code"]}
-    for verdict in verdicts:
-        observed = verdict.get("observed")
-        if verdict["check"] == "uid" and isinstance(observed, dict):
-            facts.update(uid_inside=observed["inside"], uid_host=observed["host"],
-                         container=observed.get("container", "?"))
-        elif verdict["check"] == "gid" and isinstance(observed, dict):
-            facts.update(gid_inside=observed["inside"], gid_host=observed["host"])
-        elif verdict["check"] == "ps_row" and isinstance(observed, dict):
-            facts.update(ps_user=observed["user"], ps_uid=observed["uid"])
-        elif verdict["check"] == "process" and isinstance(observed, dict):
-            facts["process_uid"] = observed["ps"]
-        elif verdict["check"] == "data_root":
-            facts["data_root"] = observed
-        elif verdict["check"] == "daemon_empty" and isinstance(observed, dict):
-            facts["daemon_contents"] = {k: len(v) for k, v in observed.items()}
-        elif verdict["check"] in ("output_contains", "output_matches") and observed:
-            facts["output"] = normalize_line(str(observed))[:240]
+    shown = _shown(verdicts, judged.expect if judged else None)
+    for each in shown:
+        facts.update(each.facts)
     if record.get("stopped"):
         facts["stopped"] = record["stopped"]["reason"]
     if record["exit_code"] not in (0, None):
         output = (view.read_text(ref.files.file("stderr")) or "") + (view.read_text(ref.files.file("stdout")) or "")
         facts["error"] = error_line(output)
-    return Cell(status, facts, title=record.get("title", ""), number=ref.number,
+    return Cell(status, facts, shown=[s.text for s in shown if s.text],
+                answers=[s.answer for s in shown if s.answer],
+                landings=[s.landing for s in shown if s.landing is not None], title=record.get("title", ""), number=ref.number,
                 proof=proof.status if proof else "",
                 cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
                 question=record.get("question") or "", refs=list(record.get("refs") or []))

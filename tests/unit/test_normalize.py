@@ -1,4 +1,4 @@
-from nslab.report.normalize import error_line, normalize_line
+from nslab.judge.normalize import error_line, normalize_line
 
 
 def test_ids_digests_times_and_durations_are_stripped():

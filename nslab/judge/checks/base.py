@@ -10,6 +10,20 @@ from ..verdict import Verdict
 
 
 @dataclass(frozen=True)
+class Shown:
+    """What a comparison shows of one verdict: the facts it sets side by side and diffs between runs
+    (the nightly's drift), their words in a table cell (and as the answer to a question), and what
+    the id pictures draw: a container id landing on the host's id line, a process as `ps` shows it."""
+    facts: dict = field(default_factory=dict)
+    text: str = ""
+    answer: str = ""
+    #: (container, id inside, id on the host)
+    landing: tuple | None = None
+    #: ((container, uid it runs as), side: inside | host, (ps user, uid))
+    process: tuple | None = None
+
+
+@dataclass(frozen=True)
 class CheckKind:
     name: str
     #: The type of the value in a scenario's `expect:` (a pydantic-checked annotation).
@@ -21,6 +35,9 @@ class CheckKind:
     mutations: Callable[[Any], list[Mutation]] = field(default=lambda spec: [])
     #: One line for the scenario reference: what it reads and how the expected value is found.
     summary: str = ""
+    #: What `invoke compare` and the nightly show and diff of a verdict (as recorded: a dict), given
+    #: the check's expectation when the step was judged again (None for a verdict only recorded).
+    shown: Callable[..., Shown] = field(default=lambda verdict, spec=None: Shown())
 
 
 def last_line(text: str) -> str:

@@ -7,6 +7,7 @@ root keeps its capabilities, but over a namespace that owns nothing of the host'
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -16,7 +17,7 @@ from ..evidence import StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..parse import status_caps
 from ..verdict import Status, Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 
 # Linux capability numbers (include/uapi/linux/capability.h).
 NAMES = ("CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE "
@@ -100,6 +101,16 @@ def mutations(spec: CapsExpect) -> list[Mutation]:
     return found
 
 
-KIND = CheckKind("caps", CapsExpect, judge, lambda spec: [f"container:{spec.container}"], mutations,
+def shown(verdict: dict, spec=None) -> Shown:
+    """Every capability the set holds (the verdict's detail names them): one that appears or goes is
+    drift, even under a verdict that stays green because has/lacks do not name it."""
+    found = re.match(r"host pid \d+, (\w+) set .*?: (.*)$", str(verdict.get("detail", "")))
+    if not found:
+        return Shown()
+    which, held = found.group(1), [] if found.group(2) == "none" else found.group(2).split(", ")
+    return Shown({f"caps_{which}": held}, f"{len(held)} {which} capabilities")
+
+
+KIND = CheckKind("caps", CapsExpect, judge, lambda spec: [f"container:{spec.container}"], mutations, shown=shown,
                  summary="CapEff / CapPrm / CapBnd of the container's main process from its /proc status on "
                          "the machine, decoded to names, with the user namespace they hold in (its uid_map)")

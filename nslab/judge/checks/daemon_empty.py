@@ -6,7 +6,7 @@ import json
 from ..evidence import StepEvidence
 from ..mutation import Mutation
 from ..verdict import Status, Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 
 
 def judge(enabled: bool, evidence: StepEvidence) -> Verdict:
@@ -24,7 +24,14 @@ def _left(what: str, name: str):
     return lambda draft: draft.edit("daemon-contents.json", change)
 
 
-KIND = CheckKind("daemon_empty", bool, judge, lambda spec: ["daemon-contents"], mutations=lambda spec: [
+def shown(verdict: dict, spec=None) -> Shown:
+    observed = verdict.get("observed")
+    if not isinstance(observed, dict):
+        return Shown()
+    return Shown({"daemon_contents": {kind: len(names) for kind, names in observed.items()}})
+
+
+KIND = CheckKind("daemon_empty", bool, judge, lambda spec: ["daemon-contents"], shown=shown, mutations=lambda spec: [
                      Mutation("a container left in the daemon", _left("containers", "nslab-mutant")),
                      Mutation("an image left in the daemon", _left("images", "nslab/mutant:latest"))],
                  summary="the containers and images the daemon lists (docker SDK); expected: none")

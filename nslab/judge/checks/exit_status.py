@@ -5,7 +5,7 @@ from typing import Literal
 
 from ..mutation import Mutation
 from ..verdict import Status, Verdict
-from .base import CheckKind, last_line
+from .base import CheckKind, Shown, last_line
 
 
 def judge(wanted, evidence) -> Verdict:
@@ -20,6 +20,7 @@ def _flip(draft) -> None:
     draft.exit_code = 1 if draft.exit_code == 0 else 0
 
 
-KIND = CheckKind("exit", int | Literal["nonzero"], judge, mutations=lambda wanted: [
+KIND = CheckKind("exit", int | Literal["nonzero"], judge, shown=lambda verdict, spec=None: Shown({"exit": verdict.get("observed")}),
+                 mutations=lambda wanted: [
                      Mutation("the exit status flipped (0 to 1, a failure to 0)", _flip)],
                  summary="the command's exit status; `nonzero` for any failure")

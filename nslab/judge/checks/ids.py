@@ -24,7 +24,7 @@ from ..evidence import ContainerFacts, FactUnavailable, StepEvidence, container_
 from ..mutation import Draft, Mutation, shift_map, shift_status_id
 from ..parse import map_through
 from ..verdict import Status, Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 
 FIELDS = {"uid": ("Uid", "uid_map", "subuid"), "gid": ("Gid", "gid_map", "subgid")}
 
@@ -166,9 +166,23 @@ def _facts(spec: IdExpect) -> list[str]:
     return [f"container:{spec.container}", "subids"]
 
 
-UID = CheckKind("uid", IdExpect, _judge("uid"), _facts, _mutations("uid"),
+def _shown(kind: str):
+    def shown(verdict: dict, spec=None) -> Shown:
+        observed = verdict.get("observed")
+        if not isinstance(observed, dict):
+            return Shown()
+        inside, host = observed["inside"], observed["host"]
+        facts = {f"{kind}_inside": inside, f"{kind}_host": host}
+        if kind == "uid":
+            facts["container"] = observed.get("container", "?")
+        return Shown(facts, f"{kind} {inside}→{host}", f"{kind} {inside} → host {kind} {host}",
+                     landing=(observed.get("container", "?"), inside, host) if kind == "uid" else None)
+    return shown
+
+
+UID = CheckKind("uid", IdExpect, _judge("uid"), _facts, _mutations("uid"), shown=_shown("uid"),
                 summary="uid of the container's PID 1 inside and on the machine; expected on the machine: "
                         "the inside uid through that process's own uid_map (cross-check: the daemon's "
                         "mode and /etc/subuid)")
-GID = CheckKind("gid", IdExpect, _judge("gid"), _facts, _mutations("gid"),
+GID = CheckKind("gid", IdExpect, _judge("gid"), _facts, _mutations("gid"), shown=_shown("gid"),
                 summary="the same for the gid, through the process's gid_map (cross-check: /etc/subgid)")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..mutation import Mutation, without
 from ..verdict import Status, Verdict
-from .base import CheckKind, last_line, line_with
+from ..normalize import normalize_line
+from .base import CheckKind, Shown, last_line, line_with
 
 
 def judge(text: str, evidence) -> Verdict:
@@ -13,6 +14,15 @@ def judge(text: str, evidence) -> Verdict:
                    line_with(output, text) if ok else last_line(output))
 
 
-KIND = CheckKind("output_contains", str, judge, mutations=lambda text: [
+def shown(verdict: dict, spec=None) -> Shown:
+    """The line the text was found in, as it reads whatever the pids, ids and times of the run."""
+    observed = verdict.get("observed")
+    if not observed:
+        return Shown()
+    line = normalize_line(str(observed))[:240]
+    return Shown({"output": line}, line)
+
+
+KIND = CheckKind("output_contains", str, judge, shown=shown, mutations=lambda text: [
                      Mutation("the text removed from the output", lambda draft: draft.edit_output(without(text)))],
                  summary="the step's stdout and stderr contain the text")

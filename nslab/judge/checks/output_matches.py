@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 from ..mutation import Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind, last_line
+from .output_contains import shown
 
 
 def _compiles(pattern: str) -> str:
@@ -36,7 +37,8 @@ def _without_matches(pattern: str):
     return change
 
 
-KIND = CheckKind("output_matches", Annotated[str, AfterValidator(_compiles)], judge, mutations=lambda pattern: [
+KIND = CheckKind("output_matches", Annotated[str, AfterValidator(_compiles)], judge, shown=shown,
+                 mutations=lambda pattern: [
                      Mutation("every match removed from the output",
                               lambda draft: draft.edit_output(_without_matches(pattern)))],
                  summary="a regular expression is found in the step's stdout and stderr")

@@ -14,7 +14,7 @@ from ...config.names import CONTAINER_NAME, CONTAINER_PATH
 from ..evidence import StepEvidence, path_file
 from ..mutation import Draft, Mutation
 from ..verdict import Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
 
@@ -61,9 +61,20 @@ def mutations(spec: OwnerExpect) -> list[Mutation]:
             map_shifted(spec.container, "uid"), cross_check_moved(spec.container, "uid")]
 
 
+def shown(verdict: dict, spec=None) -> Shown:
+    """The owner inside and on the machine, per path: a host owner that moves is drift, green or not."""
+    observed = verdict.get("observed")
+    if not isinstance(observed, dict):
+        return Shown()
+    path, inside, host = observed["path"], observed["inside"], observed["host"]
+    said_inside, said_host = ":".join(map(str, inside)), ":".join(map(str, host))
+    return Shown({f"owner_inside {path}": said_inside, f"owner_host {path}": said_host},
+                 f"{path} {said_inside}→{said_host}", f"{path} owned by {said_inside} → host {said_host}")
+
+
 KIND = CheckKind("owner", OwnerExpect, judge,
                  lambda spec: [f"container:{spec.container}", f"path:{spec.container}:{spec.path}", "subids"],
-                 mutations,
+                 mutations, shown=shown,
                  summary="stat of the path inside the container and of the same file on the machine (the source "
                          "of its bind mount or volume); expected on the machine: the uid and gid through the "
                          "container's own uid_map and gid_map (cross-check: the mode and /etc/subuid, subgid)")

@@ -9,7 +9,7 @@ from ..evidence import StepEvidence, program_file
 from ..mutation import Draft, Mutation, NotApplicable, other_user, ps_user, shift_status_id
 from ..parse import parse_ps, program_of, resolve_uid, status_ids
 from ..verdict import Status, Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 
 
 class ProcessExpect(BaseModel):
@@ -47,7 +47,14 @@ def mutations(spec: ProcessExpect) -> list[Mutation]:
             Mutation(f"one {spec.command} process's /proc status shows another uid", proc_status_moved)]
 
 
+def shown(verdict: dict, spec=None) -> Shown:
+    observed = verdict.get("observed")
+    if not isinstance(observed, dict):
+        return Shown()
+    return Shown({"process_uid": observed["ps"]}, f"process uid {observed['ps']}")
+
+
 KIND = CheckKind("process", ProcessExpect, judge,
-                 lambda spec: [f"program:{spec.command}", "host-accounts"], mutations,
+                 lambda spec: [f"program:{spec.command}", "host-accounts"], mutations, shown=shown,
                  summary="the uid of every process of the program, from the step's ps rows and from "
                          "/proc/<pid>/status of each pidof match")

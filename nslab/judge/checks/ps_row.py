@@ -11,7 +11,7 @@ from ..evidence import StepEvidence
 from ..mutation import Mutation, other_user, ps_user
 from ..parse import parse_ps, resolve_uid
 from ..verdict import Status, Verdict
-from .base import CheckKind
+from .base import CheckKind, Shown
 from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
 
@@ -54,7 +54,16 @@ def mutations(spec: PsRowExpect) -> list[Mutation]:
     return found
 
 
-KIND = CheckKind("ps_row", PsRowExpect, judge, facts, mutations,
+def shown(verdict: dict, spec=None) -> Shown:
+    observed = verdict.get("observed")
+    if not isinstance(observed, dict):
+        return Shown()
+    seen = (observed["user"], observed["uid"])
+    return Shown({"ps_user": observed["user"], "ps_uid": observed["uid"]}, f"ps {seen[0]} (uid {seen[1]})",
+                 process=((spec.container, spec.uid), spec.side, seen) if spec is not None else None)
+
+
+KIND = CheckKind("ps_row", PsRowExpect, judge, facts, mutations, shown=shown,
                  summary="the step's ps row of the container's main process (host pid from its inspect, "
                          "PID 1 inside); its user resolved through that side's passwd; expected on the host: "
                          "the uid through the process's own uid_map")

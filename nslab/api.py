@@ -17,7 +17,7 @@ from rich.table import Table
 from .config.lab import Box, load_lab
 from .config.options import DESTROY_POLICIES
 from .config.scenario import load_scenario
-from .errors import ConfigError, MachineError
+from .errors import ConfigError, MachineError, NslabError
 from .paths import PROJECT_ROOT, artifacts_dir
 
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
@@ -179,7 +179,7 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
     """Every lab on every box, cells in parallel; ends with one comparison of all of them."""
     from .report import compare as comparing
     from .report.formats import print_comparison, write_reports
-    from .run.matrix import Matrix
+    from .run.matrix import NOT_AS_FOUND, Matrix
 
     _check_destroy(destroy)
     if jobs < 1:
@@ -202,9 +202,10 @@ def matrix(box_names: str | None, scenario_names: str | None, jobs: int = 3,
         for path in write_reports(comparison, [], grid.folder):
             log(f"wrote {path}")
     failed = [c for c in summary["cells"] if c["state"] not in ("passed", "not available here")]
+    unrestored = [c for c in failed if c["detail"].startswith(NOT_AS_FOUND)]
     log(f"matrix {summary['matrix_id']}: {len(summary['cells'])} cells, {len(failed)} not passed, "
         f"{summary['seconds']}s with --jobs {jobs}; summary in {grid.folder / 'matrix.json'}")
-    return 1 if failed else 0
+    return 2 if unrestored else 1 if failed else 0
 
 
 @using_host_services
@@ -579,42 +580,47 @@ def _destroy_instance(lab, url: str, instance, wanted: set[str]) -> int:
 
 def restore(box_names: str | None, hosts: HostTargets = HostTargets()) -> int:
     """Restores existing hosts from the bundle a run kept on them (a run cut off before it restored)."""
+    from .machines.connection import Remote
     from .machines.existing import ExistingHost
     from .machines.providers import PROVIDERS
     from .run import restore as restoring
-    from .machines.connection import Remote
 
     if not box_names and not hosts.spec:
         raise ConfigError("restore: name the host, --box NAME (an ssh box of lab.yaml) or --host USER@HOST[:PORT]")
-    lab = load_lab()
-    boxes = parse_boxes(box_names, lab, hosts=hosts)
+    boxes = parse_boxes(box_names, load_lab(), hosts=hosts)
     for box in boxes:
         if not PROVIDERS[box.provider].existing_host:
             raise ConfigError(f"restore: box {box.name} is a machine nslab builds ({box.provider}); "
                               f"only existing hosts (provider ssh) are restored")
     code = 0
     for box in boxes:
-        host = ExistingHost(box)
-        host.accept_new_host_key = hosts.accept_new_host_key
-        remote = Remote(host.ssh_endpoint()).open(attempts_until=10)
+        host = ExistingHost(box, accept_new_host_key=hosts.accept_new_host_key)
+        said = functools.partial(_said_for, host.address)
         try:
-            bundle = restoring.read_bundle(remote)
-            if bundle is None:
-                log(f"{host.address}: no restore bundle on the host: nothing to restore")
-                continue
-            before, owner = bundle
-            restoring.check_owner_gone(owner, host.address)
-            log(f"{host.address}: restoring from the bundle of run {owner.get('run')}")
-            _, left = restoring.restore_and_verify(remote, before, log=lambda text: log(f"{host.address}: {text}"))
-        finally:
-            remote.close()
-        if left:
+            remote = Remote(host.ssh_endpoint()).open(attempts_until=10)
+            try:
+                if not remote.run("true", sudo=True).ok:
+                    raise restoring.HostRefused(f"host {host.address}: passwordless sudo is required")
+                done = restoring.restore_pending(remote, host.address, said, asked=True)
+            finally:
+                remote.close()
+        except Exception as exc:      # one host that cannot be restored does not stop the others
             code = 2
-            for line in left:
-                log(f"{host.address}: not as found: {line}")
+            log(f"{host.address}: not restored: {exc if isinstance(exc, NslabError) else repr(exc)}")
+            continue
+        if done is None:
+            said("no restore bundle on the host: nothing to restore")
+        elif done[1]:
+            code = 2
+            for line in done[1]:
+                said(f"not as found: {line}")
         else:
-            log(f"{host.address}: restored and verified as the run found it; bundle removed")
+            said("restored and verified as the run found it; bundle removed")
     return code
+
+
+def _said_for(address: str, text: str) -> None:
+    log(f"{address}: {text}")
 
 
 def login(box_name: str | None = None, instance_name: str | None = None) -> int:

@@ -11,7 +11,6 @@ from ..machines.connection import Remote
 from .engines import ENGINES
 
 APT = "DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold"
-STAGED = "/var/tmp/nslab-docker-packages"
 
 
 def engine_packages(scenario) -> list[str]:
@@ -24,7 +23,8 @@ def engine_packages(scenario) -> list[str]:
 
 def install_docker(remote: Remote, scenario, packages_folder: str | None, log) -> dict:
     """Installs the engine unless the machine has one; returns what was done, for the manifest."""
-    if remote.run("command -v dockerd").ok:
+    # As root: dockerd lives in /usr/sbin, which a login user's PATH may not hold.
+    if remote.run("command -v dockerd", sudo=True).ok:
         return {"installed": False, "reason": "the machine has dockerd"}
     if packages_folder:
         folder = Path(packages_folder).expanduser()
@@ -32,21 +32,23 @@ def install_docker(remote: Remote, scenario, packages_folder: str | None, log) -
         if not debs:
             raise ConfigError(f"docker packages: no .deb file in {folder}")
         log(f"docker: installing from {len(debs)} packages of {folder}")
-        remote.check(f"rm -rf {STAGED} && mkdir -p {STAGED} && chmod 0777 {STAGED}", sudo=True)
+        # The login user's own folder (0700): no other user of the machine can swap a package in it
+        # before root installs it.
+        staged = remote.check("mktemp -d /var/tmp/nslab-docker-packages.XXXXXX").strip()
         for deb in debs:
-            remote.put(deb, f"{STAGED}/{deb.name}")
-        # Local files only: a dependency the folder lacks fails here, naming it, instead of reaching a mirror.
-        install = f"{APT} --no-install-recommends -o Acquire::http::Timeout=1 install {STAGED}/*.deb"
+            remote.put(deb, f"{staged}/{deb.name}")
+        # apt resolves what the packages need from the machine's packages and these; a dependency
+        # the folder lacks is then sought in the machine's apt sources (an offline machine names it).
+        install = f"{APT} --no-install-recommends install {staged}/*.deb; status=$?; rm -rf {staged}; exit $status"
         source = str(folder)
     else:
         wanted = engine_packages(scenario)
         log(f"docker: installing {', '.join(wanted)} from the machine's apt sources")
         # From trixie on the client is a package of its own; older suites have no such package.
-        install = (f"{APT} update && extra=$(apt-cache show docker-cli >/dev/null 2>&1 && echo docker-cli); "
-                   f"{APT} --no-install-recommends install {' '.join(wanted)} $extra")
+        install = (f"{APT} update && {{ extra=$(apt-cache show docker-cli >/dev/null 2>&1 && echo docker-cli); "
+                   f"{APT} --no-install-recommends install {' '.join(wanted)} $extra; }}")
         source = "the machine's apt sources"
     result = remote.run(install, sudo=True, timeout=900)
-    remote.run(f"rm -rf {STAGED}", sudo=True)
     if not result.ok:
         said = [l for l in result.output.strip().splitlines() if l.startswith(("E:", "dpkg:"))] or \
             result.output.strip().splitlines()[-1:]

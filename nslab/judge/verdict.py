@@ -38,11 +38,6 @@ class Verdict:
             data.pop("cross_checks")
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "Verdict":
-        return cls(data["check"], Status(data["status"]), data.get("expected"), data.get("observed"),
-                   data.get("detail", ""), data.get("cross_checks", []))
-
     def explain(self) -> str:
         return f"{self.check}: expected {self.expected!r}, got {self.observed!r}" + (
             f" ({self.detail})" if self.detail else "")

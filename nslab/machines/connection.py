@@ -193,10 +193,11 @@ class Remote:
                     f"{self.endpoint.known_hosts} has {fingerprint(exc.expected_key)}, the host offers "
                     f"{fingerprint(exc.key)}; refused (if the host was reinstalled, remove its line "
                     f"from {self.endpoint.known_hosts})") from None
-            except paramiko.AuthenticationException:
-                if self.endpoint.known_hosts is None:
-                    raise           # the machine nslab built refused its own key
-                raise ConfigError(f"{self.endpoint} refused the key {self.endpoint.key_file}") from None
+            except paramiko.AuthenticationException as exc:
+                if self.endpoint.known_hosts is not None:     # an existing host: its answer is final
+                    raise ConfigError(f"{self.endpoint} refused the key {self.endpoint.key_file}") from None
+                last_error[:] = [exc]       # a machine still booting may not have its key in place yet
+                return False
             except Exception as exc:  # paramiko raises many kinds while sshd starts
                 last_error[:] = [exc]
                 return False

@@ -13,9 +13,9 @@ DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
 class ExistingHost(Machine):
-    def __init__(self, box: Box):
+    def __init__(self, box: Box, accept_new_host_key: bool = False):
         super().__init__(box)
-        self.accept_new_host_key = False
+        self.accept_new_host_key = accept_new_host_key
 
     @property
     def called(self) -> str:
@@ -23,7 +23,7 @@ class ExistingHost(Machine):
 
     @property
     def address(self) -> str:
-        return f"{self.box.user}@{self.box.host}:{self.box.port}"
+        return str(self.ssh_endpoint())
 
     def up(self, log=print) -> float:
         """Nothing to bring up: the host must answer on its SSH port."""

@@ -27,7 +27,7 @@ def write_vagrant_settings(instance: Instance = DEFAULT_INSTANCE) -> Path:
     lab = load_lab()
     machines = []
     for box in lab.boxes.values():
-        if not PROVIDERS[box.provider].through_vagrant:
+        if PROVIDERS[box.provider].existing_host:
             continue
         settings = PROVIDERS[box.provider].vagrant_settings(box, lab, instance)
         machines.append({"name": box.name, "provider": box.provider, "box": settings.get("box"),

@@ -19,7 +19,7 @@ from ..daemon.styles import config_style
 from ..errors import ArtifactsError, ConfigError, MachineError, NslabError
 from ..judge.verdict import JUDGED_OK, Status
 from ..machines.base import DEFAULT_INSTANCE, Instance, Machine
-from ..machines.connection import Remote
+from ..machines.connection import HostKeyRefused, Remote
 from ..machines.providers import PROVIDERS
 from ..paths import artifacts_dir, state_dir
 from . import restore
@@ -121,8 +121,8 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         raise
     except NslabError as exc:
         run.manifest["error"] = str(exc)
-        # Bad input, or a host that refuses (its key, sudo, its running containers): nothing was changed.
-        run.manifest["refused"] = isinstance(exc, ConfigError)
+        # A host that refuses (its key, sudo, what the lab would destroy): nothing was changed.
+        run.manifest["refused"] = isinstance(exc, (restore.HostRefused, HostKeyRefused))
         log(f"error: {exc}")
     except Exception as exc:  # a defect or an unforeseen failure: still keep the run and dispose
         run.manifest["error"] = f"unexpected {type(exc).__name__}: {exc}"
@@ -141,9 +141,17 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
                 run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
             except ArtifactsError as exc:
                 log(f"error: {exc}; the manifest's last version stands, with every file it lists")
-    unrestored = {name: str(record["restored"]) for name, record in run.manifest["machines"].items()
+    unrestored = {name: _restored_said(record["restored"]) for name, record in run.manifest["machines"].items()
                   if record.get("restored", "verified") != "verified"}
     return LabResult(run.path, status, seconds, outcomes, unrestored, run.manifest.get("refused", False))
+
+
+def _restored_said(restored) -> str:
+    if isinstance(restored, dict):
+        return "; ".join(restored.get("differences", []))
+    if restored == "pending":
+        return "the run ended before restoring it; `invoke restore` restores it from the bundle kept on it"
+    return str(restored)
 
 
 def _run_on(machine: Machine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
@@ -184,22 +192,25 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
     record = run.machine(box.name)
     if not remote.run("true", sudo=True).ok:
         said = remote.run("sudo -n true").output.strip().splitlines()
-        raise ConfigError(f"host {address}: passwordless sudo is required, and `sudo -n true` said: "
-                          f"{said[-1] if said else 'nothing'}")
-    pending = restore.read_bundle(remote)
-    if pending is not None:
-        before, owner = pending
-        restore.check_owner_gone(owner, address)
-        log(f"[{box.name}] a restore bundle of run {owner.get('run')} is on the host (it ended before "
-            f"restoring): restoring from it first")
-        _, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
-        if left:
-            raise MachineError(f"host {address}: the bundle of run {owner.get('run')} did not restore it: "
-                               f"{'; '.join(left)}")
+        raise restore.HostRefused(f"host {address}: passwordless sudo is required, and `sudo -n true` said: "
+                                  f"{said[-1] if said else 'nothing'}")
+    try:
+        pending = restore.restore_pending(remote, address, _prefixed(box.name, log))
+    except restore.HostRefused:
+        raise
+    except Exception as exc:       # the host is in the state the earlier run left it in
+        record["restored"] = f"not done: the bundle of an earlier run did not restore it: {_said(exc)}"
+        raise MachineError(f"host {address}: {record['restored']}") from None
+    if pending is not None and pending[1]:
+        record["restored"] = {"differences": pending[1]}
+        raise MachineError(f"host {address}: the bundle of run {pending[0].get('run')} did not restore it: "
+                           f"{'; '.join(pending[1])}")
+    restore.refuse_stopped_service(remote, address)
     wait_ready(remote, timeout=120)
     before = restore.read_state(remote, box.config_style, restore.lab_paths(scenario))
-    restore.refuse_clashes(before, scenario, address)
-    restore.refuse_running_containers(before, address, hosts.allow_disruption)
+    restore.refuse_what_would_be_lost(before, scenario, address, hosts.allow_disruption)
+    style = config_style(box.config_style)
+    restore.refuse_own_options(style.read(remote), style.location, address)
     restore.save_bundle(remote, before, restore.owner_tag(run.run_id))
     run.write(StepFiles.machine_file(box.name, "host-before.json"), before.to_json())
     record["restored"] = "pending"
@@ -209,20 +220,20 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
     try:
         yield
     finally:
-        record["restored"] = _restore(remote, box, before, run, log)
-        run.save_manifest()
+        with _interrupts_deferred(log):
+            record["restored"] = _restore(remote, box, before, run, log)
+            run.save_manifest()
 
 
 def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
     """'verified', the differences left, or why it could not be done."""
-    with _interrupts_deferred(log):
-        try:
-            after, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
-        except NslabError as exc:
-            log(f"[{box.name}] error: the host was not restored: {exc}; `invoke restore --box {box.name}` "
-                f"(or `--host {remote.endpoint}`) restores it from the bundle kept on it")
-            return f"not done: {exc}"
-        run.write(StepFiles.machine_file(box.name, "host-after.json"), after.to_json())
+    try:
+        after, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
+    except Exception as exc:     # the connection gone, the daemon not answering: the bundle stays
+        log(f"[{box.name}] error: the host was not restored: {_said(exc)}; `invoke restore --host "
+            f"{remote.endpoint} --identity {remote.endpoint.key_file}` restores it from the bundle kept on it")
+        return f"not done: {_said(exc)}"
+    run.write(StepFiles.machine_file(box.name, "host-after.json"), after.to_json())
     if left:
         for line in left:
             log(f"[{box.name}] not as found: {line}")
@@ -230,6 +241,10 @@ def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
     log(f"[{box.name}] restored and verified: files, users, data-root, security options, images and "
         f"containers as found")
     return "verified"
+
+
+def _said(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, NslabError) else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
 @contextmanager

@@ -35,8 +35,6 @@ SCENARIO_COPY = "scenario.yaml"
 # Per machine: the provider's known limits the run judged with.
 KNOWN_LIMITS = "known-limits.json"
 STEP_RECORD = re.compile(r"^[^/]+/[^/]+/(\d{2,})-([a-z0-9][a-z0-9-]*)\.json$")
-# Written beside a run by `invoke compare` and `invoke judge --write`: derived, never evidence.
-DERIVED_FILES = ("report.md", "report.html", "report.json", "junit.xml", "judgement.json")
 # 2: facts captured per step and digests in the manifest; runs without it predate evidence.
 LAYOUT = 2
 

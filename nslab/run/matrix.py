@@ -22,6 +22,7 @@ from ..machines.providers import PROVIDERS
 from .lab import HostOptions, run_lab
 from .layout import new_run_id, write_json
 
+NOT_AS_FOUND = "NOT left as found"
 STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "interrupted": "yellow",
          "not available here": "magenta", "not run": "yellow"}
 
@@ -53,8 +54,8 @@ class Matrix:
                  hosts: HostOptions = HostOptions()):
         self.lab = lab
         self.hosts = hosts
-        # An existing host is one machine: its cells take turns.
-        self._host_turns = {box.name: threading.Lock() for box, _ in cells
+        # An existing host is one machine, whatever box names it: its cells take turns.
+        self._host_turns = {_address(box): threading.Lock() for box, _ in cells
                             if PROVIDERS[box.provider].existing_host}
         self.jobs = jobs
         self.continue_on_failure = continue_on_failure
@@ -107,7 +108,10 @@ class Matrix:
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 self._build_boxes(pool, runnable, live)
                 pending = {}
-                queue = list(runnable)
+                # Lab by lab across the boxes: an existing host's cells take turns, so its second
+                # cell queues behind the other hosts' first ones instead of holding a job while it waits.
+                labs = list(dict.fromkeys(c.scenario.name for c in runnable))
+                queue = sorted(runnable, key=lambda c: labs.index(c.scenario.name))
                 try:
                     while queue or pending:
                         while queue and len(pending) < self.jobs and not self._stop.is_set():
@@ -173,7 +177,10 @@ class Matrix:
         instance = Instance(f"{self.matrix_id[-6:]}-{cell.box.name}-{cell.scenario.name}",
                             ssh_port=free_loopback_port())
         try:
-            with self._host_turns.get(cell.box.name, contextlib.nullcontext()):
+            with self._host_turns.get(_address(cell.box), contextlib.nullcontext()):
+                if self._stop.is_set():           # Ctrl-C, or a failed cell, while it waited its turn
+                    cell.state, cell.detail = "not run", "stopped while waiting for its host"
+                    return
                 result = run_lab(cell.scenario, self.lab, [cell.box], self.destroy, self.docker_url,
                                  instance=instance, log=self._cell_log(cell),
                                  extra_manifest={"matrix": self.matrix_id}, hosts=self.hosts)
@@ -184,8 +191,12 @@ class Matrix:
             cell.detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or cell.detail
             if result.unrestored:
                 cell.state = "error"
-                cell.detail = f"NOT left as found: {'; '.join(result.unrestored.values())}"
+                cell.detail = f"{NOT_AS_FOUND}: {'; '.join(result.unrestored.values())}"
         except Exception as exc:      # a cell's failure must not take the others down
             cell.state, cell.detail = "error", f"{type(exc).__name__}: {exc}"
         finally:
             cell.seconds = time.monotonic() - cell.started
+
+
+def _address(box: Box) -> tuple:
+    return (box.host, box.port)

@@ -77,8 +77,13 @@ def test_userns_on_an_existing_host_passes_and_leaves_it_exactly_as_found(hosts,
     assert oct(run.stat().st_mode & 0o777) == "0o700"
 
 
-def test_the_host_state_reaches_the_run_as_digests_only(web_userns):
+def test_no_secret_of_the_host_reaches_the_run(hosts, web, web_userns):
+    """Its files reach the run as digests only, containers' environments not at all."""
     _, run, manifest = web_userns
+    shadow = [line for line in hosts.exec(web[0], "cat /etc/shadow").splitlines() if line]
+    written = "".join(path.read_text(errors="replace") for path in run.rglob("*") if path.is_file())
+    assert not [line for line in shadow if line in written]
+    assert '"Env": [' not in written and '"Env": "not captured"' in written
     (name,) = manifest["machines"]
     state = json.loads((run / name / "host-before.json").read_text())
     shadow = state["files"]["/etc/shadow"].split()
@@ -118,6 +123,27 @@ def test_a_changed_host_key_is_always_refused(hosts, web, web_userns):
         assert process.returncode == 2, process.stdout + process.stderr
         assert f"has CHANGED: {hosts.known_hosts} has {old_key}, the host offers {new_key}; refused" in process.stdout
     assert hosts.facts(host) == before
+
+
+def test_what_a_lab_would_destroy_or_cannot_leave_as_found_refuses_the_host(hosts):
+    host = hosts.start("debian13", "refusing")
+    for make, said, undo in (
+            ("mkdir /var/lib/docker/165536.165536",
+             "its data-root holds remapped daemons' stores (/var/lib/docker/165536.165536)",
+             "rmdir /var/lib/docker/165536.165536"),
+            ("echo '{\"log-level\": \"warn\"}' > /etc/docker/daemon.json",
+             "/etc/docker/daemon.json sets log-level; the lab's modes replace it", "rm /etc/docker/daemon.json"),
+            ("mkdir /srv/nslab-isolation", "/srv/nslab-isolation exists; the lab makes and removes",
+             "rmdir /srv/nslab-isolation"),
+            ("systemctl stop docker.socket docker", "its docker service is inactive",
+             "systemctl start docker")):
+        hosts.exec(host, make)
+        before = hosts.facts(host)
+        process = hosts.up("isolation", host, extra=["--accept-new-host-key"])
+        assert process.returncode == 2, process.stdout + process.stderr
+        assert f"error: host {host.spec}: {said}" in process.stdout
+        assert hosts.facts(host) == before
+        hosts.exec(host, undo)
 
 
 def test_a_host_without_passwordless_sudo_is_refused_in_one_line(hosts):
@@ -163,7 +189,7 @@ def _interruptible_up(hosts, host, *extra):
                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def test_ctrl_c_in_the_middle_of_a_mode_restores_the_host_before_exiting(hosts, busy):
+def test_ctrl_c_in_the_middle_of_a_mode_restores_the_host_before_exiting(hosts, busy, artifacts):
     before = hosts.facts(busy)
     process = _interruptible_up(hosts, busy, "--allow-disruption")
     wait_for_line(process, "daemon: switching to mode 'userns'")
@@ -171,6 +197,7 @@ def test_ctrl_c_in_the_middle_of_a_mode_restores_the_host_before_exiting(hosts, 
     output = process.communicate(timeout=300)[0]
     assert process.returncode == 130, output
     assert "restored and verified" in output
+    assert machine_record(latest_manifest(artifacts)[1])["restored"] == "verified"
     assert hosts.facts(busy) == before
 
 
@@ -184,7 +211,7 @@ def test_ssh_cut_during_a_mode_switch_is_restored_by_invoke_restore(hosts, busy,
     assert process.returncode == 2, output
     _, manifest = latest_manifest(artifacts)
     assert machine_record(manifest)["restored"].startswith("not done: connection to 127.0.0.1")
-    assert f"invoke restore --box {machine_record(manifest)['box']}" in output
+    assert f"`invoke restore --host {busy.spec} --identity {hosts.key}` restores it" in output
     assert hosts.exec(busy, f"test -e {BUNDLE}/state.json && echo kept").strip() == "kept"
     assert hosts.facts(busy) != before
     restored = invoke("restore", *hosts.args(busy))
@@ -213,13 +240,20 @@ def test_a_fleet_runs_in_one_matrix_side_by_side_and_an_unreachable_host_is_a_ce
     fleet = [hosts.start(box, f"fleet-{box}") for box in ("debian11", "debian12", "debian13")]
     before = [hosts.facts(host) for host in fleet]
     gone = ContainerHost("gone", free_loopback_port())
-    process = invoke("matrix", "--scenarios", "userns", "--jobs", "3", *hosts.args(*fleet, gone),
+    # Two labs: each host's two cells take turns on it.
+    process = invoke("matrix", "--scenarios", "userns,ownership", "--jobs", "3", *hosts.args(*fleet, gone),
                      "--accept-new-host-key", env={"NSLAB_ARTIFACTS": str(tmp_path)})
     assert process.returncode == 1, process.stdout + process.stderr
     (folder,) = (tmp_path / "matrix").iterdir()
-    cells = {cell["box"]: cell for cell in json.loads((folder / "matrix.json").read_text())["cells"]}
+    summary = json.loads((folder / "matrix.json").read_text())["cells"]
+    cells = {cell["box"]: cell for cell in summary if cell["scenario"] == "userns"}
     names = [f"host-127.0.0.1-{host.port}" for host in fleet]
     assert [cells[name]["state"] for name in names] == ["passed"] * 3
+    assert [c["state"] for c in summary if c["scenario"] == "ownership" and c["box"] in names] == ["passed"] * 3
+    # One host's runs never overlap: each began after the other ended.
+    for name in names:
+        spans = sorted(_span(Path(c["run"])) for c in summary if c["box"] == name)
+        assert spans[0][1] <= spans[1][0], f"{name}: {spans}"
     dead = cells[f"host-127.0.0.1-{gone.port}"]
     assert dead["state"] == "error"
     assert f"host {gone.spec} does not answer on port {gone.port}" in (tmp_path / "matrix" / folder.name /
@@ -231,3 +265,8 @@ def test_a_fleet_runs_in_one_matrix_side_by_side_and_an_unreachable_host_is_a_ce
     report = (folder / "report.md").read_text()
     assert all(name in report for name in names)
     assert [hosts.facts(host) for host in fleet] == before
+
+
+def _span(run: Path) -> tuple[str, str]:
+    manifest = json.loads((run / "manifest.json").read_text())
+    return manifest["started"], manifest["finished"]

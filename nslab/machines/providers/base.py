@@ -13,9 +13,8 @@ class Provider:
     name = ""
     #: What the run's manifest calls a machine of this provider (a container, a libvirt domain, a VM).
     machine_kind = "vm"
-    #: Its machines are the Vagrantfile's: brought up and destroyed by Vagrant.
-    through_vagrant = True
-    #: Its machines are someone's own: never destroyed, left as found (restored and verified).
+    #: Its machines are someone's own, reached as they are (no Vagrant): never destroyed, left as
+    #: found (restored and verified). Every other provider's are the Vagrantfile's.
     existing_host = False
 
     def machine(self, box, docker_url: str, log_dir, instance):

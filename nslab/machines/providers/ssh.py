@@ -11,7 +11,6 @@ from .base import Provider
 class SshProvider(Provider):
     name = "ssh"
     machine_kind = "host"
-    through_vagrant = False
     existing_host = True
 
     def check_box(self, box) -> str | None:

@@ -129,7 +129,8 @@ def bench(c, scenario="userns", repeat=5, out=""):
 @task
 def faults(c):
     """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, host daemon restart,
-    full disk, killed qemu and libvirtd, two runs at once) and bad inputs; print what was survived, artifacts lost and machines left behind."""
+    full disk, killed qemu and libvirtd, two runs at once) and bad inputs; print what was survived,
+    artifacts lost and machines left behind."""
     _exit(api.faults)
 
 

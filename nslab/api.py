@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from rich.console import Console
@@ -43,7 +44,8 @@ def parse_boxes(text: str | None, lab, provider: str | None = None, hosts: HostT
     from .config.lab import existing_hosts
     names = [n.strip() for n in (text or "").split(",") if n.strip()]
     if hosts is not None and hosts.spec:
-        return [lab.box(name, provider) for name in names] + existing_hosts(hosts.spec, hosts.identity, hosts.known_hosts)
+        return ([lab.box(name, provider) for name in names] +
+                existing_hosts(hosts.spec, hosts.identity, hosts.known_hosts))
     return [lab.box(name, provider) for name in names or lab.default_boxes[:1]]
 
 
@@ -76,7 +78,7 @@ def build(box_names: str | None = None, force: bool = False, provider: str | Non
     """Builds the named boxes, or every box built here; Vagrant Cloud boxes have nothing to build."""
     from .machines.boxes import build_box
     from .machines.hostdocker import ensure_host_docker
-    
+
     _check_provider(provider)
     lab = load_lab()
     if box_names:
@@ -111,7 +113,7 @@ def up(scenario_name: str, box_names: str | None = None, destroy: str = "on-erro
     from .machines.boxes import build_box
     from .report.table import print_outcomes
     from .run.lab import run_lab
-    
+
     _check_destroy(destroy)
     _check_provider(provider)
     scenario = load_scenario(scenario_name)
@@ -215,7 +217,7 @@ def nightly(box_names: str | None = None, scenario_names: str | None = None, job
     compares it with the newest earlier night; exits 1 when a verdict turned or a fact drifted, 2 when
     evidence does not hold."""
     import shutil
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .report import compare as comparing
     from .report import nights
@@ -232,7 +234,7 @@ def nightly(box_names: str | None = None, scenario_names: str | None = None, job
     else:
         cells = _nightly_cells(lab, box_names, scenario_names)
         runs, planned = _run_cells(lab, cells, jobs)
-    night_path = nights.new_night_folder(root, datetime.now(timezone.utc))
+    night_path = nights.new_night_folder(root, datetime.now(UTC))
     for run in runs:
         shutil.copytree(run, night_path / "runs" / run.name, symlinks=True)
     baseline = earlier[-1] if earlier else None
@@ -721,7 +723,7 @@ def _machine_facts(box, url: str, instance) -> tuple[str, str, str]:
 
 def describe_mode(options: dict | None, info: dict) -> str:
     from .daemon.modes import userns_on
-    
+
     remap = (options or {}).get("userns-remap")
     userns = userns_on(info)
     if remap:

@@ -17,7 +17,7 @@ class SubIdRange:
         """First id after the range."""
         return self.start + self.count
 
-    def overlaps(self, other: "SubIdRange") -> bool:
+    def overlaps(self, other: SubIdRange) -> bool:
         return self.start < other.end and other.start < self.end
 
     def __str__(self) -> str:

@@ -160,7 +160,8 @@ def load_lab(path: Path | None = None) -> Lab:
     return lab
 
 
-HOST_SPEC = re.compile(r"(?P<user>[a-z_][a-z0-9_.-]*)@(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d{1,5}))?")
+HOST_SPEC = re.compile(r"(?P<user>[a-z_][a-z0-9_.-]*)@"
+                       r"(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d{1,5}))?")
 
 
 def existing_hosts(text: str, identity: str | None, known_hosts: str | None = None) -> list[Box]:

@@ -25,7 +25,7 @@ class YamlDoc:
         self._lines = lines
 
     @classmethod
-    def read(cls, path: Path) -> "YamlDoc":
+    def read(cls, path: Path) -> YamlDoc:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:

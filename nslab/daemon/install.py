@@ -50,7 +50,7 @@ def install_docker(remote: Remote, scenario, packages_folder: str | None, log) -
         source = "the machine's apt sources"
     result = remote.run(install, sudo=True, timeout=900)
     if not result.ok:
-        said = [l for l in result.output.strip().splitlines() if l.startswith(("E:", "dpkg:"))] or \
+        said = [said for said in result.output.strip().splitlines() if said.startswith(("E:", "dpkg:"))] or \
             result.output.strip().splitlines()[-1:]
         raise MachineError(f"docker: installing the engine failed: {' '.join(said)[:400]}")
     # Debian's packages start the daemon where an init runs it; a container's sysvinit may not.

@@ -38,7 +38,7 @@ class DaemonMode:
     container_options: str = ""
 
     @classmethod
-    def from_spec(cls, name: str, spec: ModeSpec) -> "DaemonMode":
+    def from_spec(cls, name: str, spec: ModeSpec) -> DaemonMode:
         return cls(name, spec.userns_remap, spec.subid_start, spec.subid_count,
                    tuple(sorted(spec.daemon_options.items())), spec.engine, spec.user, spec.container_options)
 

@@ -331,8 +331,8 @@ def chart(results: dict, path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     names = [c[0] for c in columns]
     medians = [c[1]["median"] for c in columns]
-    errors = [[m - c[1]["min"] for m, c in zip(medians, columns)],
-              [c[1]["max"] - m for m, c in zip(medians, columns)]]
+    errors = [[m - c[1]["min"] for m, c in zip(medians, columns, strict=True)],
+              [c[1]["max"] - m for m, c in zip(medians, columns, strict=True)]]
     left.bar(names, medians, yerr=errors, color=["#6b7280", "#2563eb", "#b45309", "#60a5fa"], capsize=4)
     for x, value in enumerate(medians):
         left.text(x, value, f"{value:.1f}s\n{value / medians[0]:.2f}× raw", ha="center", va="bottom", fontsize=8)

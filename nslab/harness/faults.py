@@ -26,8 +26,8 @@ from ..judge.verdict import Status
 from ..machines import hostvirt
 from ..machines.base import Instance, free_loopback_port
 from ..machines.connection import Remote
-from ..machines.hostshare import HOST_SERVICES, host_lock
 from ..machines.hostdocker import own_daemon_running, own_pidfile, own_socket_url, start_own_daemon
+from ..machines.hostshare import HOST_SERVICES, host_lock
 from ..machines.pidfiles import alive, read_pid, terminate
 from ..machines.vagrant import VagrantMachine
 from ..paths import PROJECT_ROOT, artifacts_dir, state_dir
@@ -533,7 +533,8 @@ class FaultSuite:
             "shell metacharacters in a container name": base.replace(
                 "  containers: [sleeper]", "  containers: ['sleeper; touch /tmp/pwned']"),
             "shell metacharacters in an image": base.replace(
-                "alpine: {pull: alpine, offline: alpine}", "alpine: {pull: 'alpine; touch /tmp/pwned', offline: alpine}"),
+                "alpine: {pull: alpine, offline: alpine}",
+                "alpine: {pull: 'alpine; touch /tmp/pwned', offline: alpine}"),
         }
         folder = Path(tempfile.mkdtemp(prefix="nslab-bad-"))
         for name, text in broken.items():

@@ -32,7 +32,7 @@ def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout
     if evidence.exit_code == TIMED_OUT:
         return [Verdict("timeout", Status.ERROR, f"done within {timeout or 0:.0f}s", None, evidence.stderr)]
     verdicts = [judge_check(name, getattr(expect, name), evidence) for name in stated_checks(expect)]
-    limit = next((l for l in known_limits if l["signature"] in evidence.output), None)
+    limit = next((known for known in known_limits if known["signature"] in evidence.output), None)
     if limit is not None:
         line = line_with(evidence.output, limit["signature"])
         for verdict in verdicts:

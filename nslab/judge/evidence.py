@@ -25,8 +25,8 @@ once per step, and judging never reads anything but these files.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..subids import parse_subids
 from .parse import parse_id_map, parse_passwd, status_ids
@@ -75,7 +75,7 @@ def parse_stat(text: str, file: str) -> tuple[int, int, str]:
 class ContainerFacts:
     """One container as captured: its inspect, its main process on the machine and inside."""
 
-    def __init__(self, evidence: "StepEvidence", name: str):
+    def __init__(self, evidence: StepEvidence, name: str):
         self.name = name
         self._evidence = evidence
         inspect = evidence.json(container_file(name, "inspect.json"))

@@ -7,8 +7,8 @@ never written. The edits shared by several kinds live here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .evidence import StepEvidence
 from .parse import parse_ps
@@ -22,7 +22,7 @@ class NotApplicable(Exception):
 class Mutation:
     #: What it changes, as a reader would say it: "the observed host uid moved off the mapping".
     name: str
-    apply: Callable[["Draft"], None]
+    apply: Callable[[Draft], None]
 
 
 class Draft(StepEvidence):
@@ -82,7 +82,7 @@ def without(needle: str) -> Callable[[str], str]:
     return change
 
 
-def ps_user(pid_of: Callable[[StepEvidence], int | None], user: Callable[[str], str]) -> Callable[["Draft"], None]:
+def ps_user(pid_of: Callable[[StepEvidence], int | None], user: Callable[[str], str]) -> Callable[[Draft], None]:
     """The step's ps row of a process shows another user (its user column rewritten)."""
     def apply(draft: Draft) -> None:
         pid = pid_of(draft)

@@ -177,7 +177,7 @@ class Remote:
             self.reset_docker_api()
             self.dial_command = wanted
 
-    def open(self, attempts_until: float = 60) -> "Remote":
+    def open(self, attempts_until: float = 60) -> Remote:
         """Connects, retrying with back-off while sshd is still starting."""
         last_error: list[Exception] = []
 

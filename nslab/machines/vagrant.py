@@ -146,7 +146,8 @@ class VagrantMachine(Machine):
     def _last_error(self) -> str:
         """The start of Vagrant's error message (its first lines say what went wrong)."""
         try:
-            lines = [l.strip() for l in self._stderr_path.read_text(errors="replace").splitlines() if l.strip()]
+            text = self._stderr_path.read_text(errors="replace")
+            lines = [each.strip() for each in text.splitlines() if each.strip()]
         except OSError:
             return "no error output"
         return " ".join(lines)[:400] or "no error output"

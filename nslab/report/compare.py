@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..judge.checks import KINDS
+from ..judge.checks.base import Shown
+from ..judge.normalize import error_line
 from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
 from ..subids import SubIdRange, parse_subids
-from ..judge.checks import KINDS
-from ..judge.checks.base import Shown
-from ..judge.normalize import error_line
 
 RowKey = tuple[str, str, str]          # scenario, mode, step id
 # A year of nightly cells; a folder holding more is refused rather than read for minutes.
@@ -337,7 +337,8 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
         facts["error"] = error_line(output)
     return Cell(status, facts, shown=[s.text for s in shown if s.text],
                 answers=[s.answer for s in shown if s.answer],
-                landings=[s.landing for s in shown if s.landing is not None], title=record.get("title", ""), number=ref.number,
+                landings=[s.landing for s in shown if s.landing is not None],
+                title=record.get("title", ""), number=ref.number,
                 proof=proof.status if proof else "",
                 cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
                 question=record.get("question") or "", refs=list(record.get("refs") or []))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -76,7 +76,7 @@ def cell_states(comparison: Comparison, planned: list[dict]) -> list[dict]:
     """Per cell (box/lab): its state, verdict counts, distro and Docker, and its run."""
     cells: dict[str, dict] = {}
     for column in comparison.columns:
-        for scenario, run_id in zip(column.scenarios, column.run_ids):
+        for scenario, run_id in zip(column.scenarios, column.run_ids, strict=True):
             cells[f"{column.machine}/{scenario}"] = {
                 "cell": f"{column.machine}/{scenario}", "box": column.machine, "scenario": scenario,
                 "distro": column.distro, "docker_version": column.docker_version, "run": run_id,
@@ -124,7 +124,7 @@ def verdicts_of(cell: dict) -> str:
 def record_night(path: Path, planned: list[dict], baseline: Night | None, now: datetime | None = None) -> Night:
     """Judges the night's runs again, compares them with the baseline night, writes the reports,
     the summary and night.json (last)."""
-    started = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    started = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     runs = runs_in(path / "runs")
     comparison = build(runs)
     cells = cell_states(comparison, planned)

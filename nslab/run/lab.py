@@ -244,7 +244,9 @@ def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
 
 
 def _said(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, NslabError) else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    if isinstance(exc, NslabError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
 @contextmanager

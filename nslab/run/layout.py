@@ -24,7 +24,7 @@ import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ArtifactsError, ConfigError
@@ -63,7 +63,7 @@ def write_json(path: Path, value) -> None:
 
 
 def new_run_id(scenario: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{scenario}-{secrets.token_hex(3)}"
 
 
@@ -116,7 +116,7 @@ class RunDir:
         self._adopted: set[str] = set()
 
     @classmethod
-    def create(cls, root: Path, scenario: str, scenario_text: str = "", **fields) -> "RunDir":
+    def create(cls, root: Path, scenario: str, scenario_text: str = "", **fields) -> RunDir:
         run = cls(root, new_run_id(scenario))
         run.manifest = {"run_id": run.run_id, "layout": LAYOUT, "scenario": scenario, "status": "running",
                         "started": _now(), "finished": None, "machines": {}, **fields}
@@ -179,7 +179,7 @@ def _written(path: Path, data: bytes) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _point_latest(root: Path, run_id: str) -> None:
@@ -334,8 +334,8 @@ class RunView:
             limits = json.loads(text) if text else []
         except json.JSONDecodeError:
             limits = None
-        if not isinstance(limits, list) or not all(isinstance(l, dict) and {"signature", "reason"} <= set(l)
-                                                   for l in limits):
+        if not isinstance(limits, list) or not all(isinstance(limit, dict) and {"signature", "reason"} <= set(limit)
+                                                   for limit in limits):
             raise ConfigError(f"{self.path / machine / KNOWN_LIMITS}: not a list of known limits")
         return limits
 

@@ -17,8 +17,8 @@ from ..config.scenario import Scenario
 from ..errors import NslabError
 from ..machines.base import Instance, free_loopback_port
 from ..machines.boxes import build_box
-from ..paths import artifacts_dir
 from ..machines.providers import PROVIDERS
+from ..paths import artifacts_dir
 from .lab import HostOptions, run_lab
 from .layout import new_run_id, write_json
 
@@ -51,9 +51,9 @@ class Cell:
 class Matrix:
     def __init__(self, lab: Lab, cells: list[tuple[Box, Scenario]], jobs: int,
                  continue_on_failure: bool, destroy: str, docker_url: str, console: Console,
-                 hosts: HostOptions = HostOptions()):
+                 hosts: HostOptions | None = None):
         self.lab = lab
-        self.hosts = hosts
+        self.hosts = hosts or HostOptions()
         # An existing host is one machine, whatever box names it: its cells take turns.
         self._host_turns = {_address(box): threading.Lock() for box, _ in cells
                             if PROVIDERS[box.provider].existing_host}
@@ -119,7 +119,8 @@ class Matrix:
                             pending[pool.submit(self._run_cell, cell)] = cell
                         if self._stop.is_set():
                             for cell in queue:
-                                cell.state, cell.detail = "not run", "an earlier cell failed (--continue-on-failure runs all)"
+                                cell.state = "not run"
+                                cell.detail = "an earlier cell failed (--continue-on-failure runs all)"
                             queue = []
                         if not pending:
                             break

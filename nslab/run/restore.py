@@ -66,7 +66,7 @@ class HostState:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "HostState":
+    def from_json(cls, text: str) -> HostState:
         return cls(**json.loads(text))
 
 

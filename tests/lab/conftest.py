@@ -44,8 +44,8 @@ try:
     code = 0
 except SystemExit as exc:
     code = exc.code
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (SSH_STACK,)
+print(json.dumps({"code": code, "loaded": [m for m in SSH_STACK if m in sys.modules]}))
+""".replace("SSH_STACK", repr(SSH_STACK))
 
 
 def judge_offline(*args):
@@ -64,7 +64,8 @@ def step_path(run_path, machine, step_id, suffix):
 
 def recorded_steps(run_path):
     """(machine, step id) -> (status, verdicts) as the run recorded them."""
-    return {(ref.machine, ref.step_id): (ref.status, json.loads((run_path / ref.files.file("json")).read_text())["verdicts"])
+    return {(ref.machine, ref.step_id):
+            (ref.status, json.loads((run_path / ref.files.file("json")).read_text())["verdicts"])
             for ref in RunView(run_path).all_steps()}
 
 

@@ -60,7 +60,7 @@ def clone_containers(docker_url) -> dict[str, str]:
 
 def test_two_clones_run_the_lab_at_the_same_moment_and_both_pass(clones):
     _, processes, outputs = clones
-    for process, output in zip(processes, outputs):
+    for process, output in zip(processes, outputs, strict=True):
         assert process.returncode == 0, output[-3000:]
         assert "20 steps: 20 pass" in output
         # The box this clone built is the host's: the others find it cached and build nothing.

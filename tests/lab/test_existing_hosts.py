@@ -12,7 +12,7 @@ from nslab.machines.base import free_loopback_port
 from nslab.run.restore import BUNDLE
 
 from .conftest import INVOKE, PROJECT_ROOT, invoke, recorded_steps
-from .existing import ExistingHosts, ContainerHost, wait_for_line
+from .existing import ContainerHost, ExistingHosts, wait_for_line
 
 pytestmark = pytest.mark.lab
 

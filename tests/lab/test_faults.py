@@ -24,7 +24,8 @@ def fault_summary(artifacts):
 
 def test_every_fault_is_survived_and_nothing_is_lost_or_left(fault_summary):
     process, summary = fault_summary
-    report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}" for f in summary["faults"] + summary["bad_inputs"])
+    report = "\n".join(f"{f['name']}: {f['survived']}: {f['detail']}"
+                       for f in summary["faults"] + summary["bad_inputs"])
     assert process.returncode == 0, report + process.stdout[-2000:] + process.stderr[-1000:]
     assert summary["faults_injected"] == 11 and summary["faults_survived"] == 11, report
     assert summary["faults_not_injected"] == 0, report

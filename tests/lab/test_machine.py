@@ -23,7 +23,8 @@ def test_machine_is_reached_through_a_loopback_port(endpoint, docker_url):
 def test_connection_sets_nodelay_and_carries_docker_api_on_the_same_ssh_session(remote):
     sock = remote.connection.transport.sock
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-    assert remote.docker.info()["ServerVersion"] == remote.check("docker version --format '{{.Server.Version}}'").strip()
+    version = remote.check("docker version --format '{{.Server.Version}}'").strip()
+    assert remote.docker.info()["ServerVersion"] == version
     # One TCP connection to sshd carries both the shell commands and the API calls.
     established = remote.check("ss -Htn state established '( sport = :22 )'").strip().splitlines()
     assert len(established) == 1, established

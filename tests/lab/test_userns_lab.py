@@ -83,7 +83,8 @@ def test_every_step_left_command_output_exit_code_duration_and_facts(userns_run)
 def test_root_daemon_runs_the_registry_as_root_inside_and_outside(userns_run):
     _, run_path, _ = userns_run
     pid = container_pid(run_path, "registry-root-ps-host", "registry")
-    row = next(r for r in parse_ps(step_file(run_path, "registry-root-ps-host", "stdout").read_text()) if r["pid"] == pid)
+    rows = parse_ps(step_file(run_path, "registry-root-ps-host", "stdout").read_text())
+    row = next(r for r in rows if r["pid"] == pid)
     assert row["user"] == "root" and "docker-registry" in row["command"]
     inside = parse_ps(step_file(run_path, "registry-root-ps-inside", "stdout").read_text())
     assert inside[0]["pid"] == 1 and inside[0]["user"] == "root"
@@ -108,7 +109,7 @@ def test_uid_1000_registry_cannot_store_the_push_and_says_why(userns_run):
     assert push["stopped"]["reason"] == "the log of container 'registry' contains 'permission denied'"
     assert "@@nslab" not in step_file(run_path, "push-as-1000", "stderr").read_text()
     assert "docker push 127.0.0.1:5000/hello-world" in step_file(run_path, "push-as-1000", "cmd").read_text()
-    logs = step_file(run_path, "registry-1000-logs", "stdout").read_text() + step_file(run_path, "registry-1000-logs", "stderr").read_text()
+    logs = "".join(step_file(run_path, "registry-1000-logs", part).read_text() for part in ("stdout", "stderr"))
     assert "filesystem: mkdir /var/lib/registry/docker: permission denied" in logs
 
 
@@ -121,7 +122,8 @@ def test_userns_registry_runs_as_dockremaps_first_subuid_read_from_the_artifact(
     pid = container_pid(run_path, "registry-userns", "registry")
     assert status_uid(fact(run_path, "registry-userns", "container-registry.host-status")) == start
     assert fact(run_path, "registry-userns", "container-registry.uid_map").split() == ["0", str(start), "65536"]
-    row = next(r for r in parse_ps(step_file(run_path, "registry-userns-ps-host", "stdout").read_text()) if r["pid"] == pid)
+    rows = parse_ps(step_file(run_path, "registry-userns-ps-host", "stdout").read_text())
+    row = next(r for r in rows if r["pid"] == pid)
     assert row["user"] == str(start)
     inside = parse_ps(step_file(run_path, "registry-userns-ps-inside", "stdout").read_text())
     assert inside[0]["user"] == "root"
@@ -156,7 +158,7 @@ def test_clock_runs_as_bozo_on_the_host(userns_run):
 def test_artifacts_name_the_key_but_never_contain_it(userns_run):
     _, run_path, manifest = userns_run
     key_file = manifest["machines"]["debian12"]["ssh"]["key_file"]
-    key_lines = [l for l in open(key_file).read().splitlines() if l and not l.startswith("-----")]
+    key_lines = [line for line in open(key_file).read().splitlines() if line and not line.startswith("-----")]
     assert key_lines
     for path in run_path.rglob("*"):
         if path.is_file():

@@ -173,7 +173,8 @@ def test_compare_shows_isolation_on_the_container_machine_and_the_vm_as_two_ques
     assert privileged[VM]["root"]["answer"] == "✓ yes"
     assert privileged["debian12"]["root"]["status"] == "environment-limited"
     # Everything else is answered alike in both: the rootless claims hold in a container machine too.
-    asked = {machine: {(q, mode) for q, modes in answers.items() for mode in modes} for machine, answers in tables.items()}
+    asked = {machine: {(q, mode) for q, modes in answers.items() for mode in modes}
+             for machine, answers in tables.items()}
     assert asked["debian12"] == asked[VM] and len(asked[VM]) == 40
     limited = {("privileged-refused", "root"), ("privileged-refused", "as-user")}
     for question, mode in asked[VM] - limited:
@@ -216,7 +217,7 @@ def test_status_lists_the_vm_with_its_loopback_ssh(vm_userns_run):
     process = invoke("status")
     assert process.returncode == 0, process.stderr
     # The VM's row of its instance (the default instance lists the box too, not created).
-    line = next(l for l in process.stdout.splitlines() if VM in l and f" {VM_INSTANCE} " in l)
+    line = next(row for row in process.stdout.splitlines() if VM in row and f" {VM_INSTANCE} " in row)
     assert "running" in line and f"127.0.0.1:{PortRelay(INSTANCE.prefix, VM).port()}" in line
 
 

@@ -6,7 +6,7 @@ nightly."""
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,7 +78,7 @@ def remap_range_moved(by: int):
                            lambda m: str(int(m.group(0)) + by) if 165536 <= int(m.group(0)) < 231072
                            else m.group(0), text)
             if moved != text:
-                draft.edit(name, lambda _: moved)
+                draft.edit(name, lambda _, moved=moved: moved)
     return change
 
 
@@ -136,4 +136,4 @@ def _night(folder: Path, run: Path, when: str):
     path = nights.new_night_folder(folder, datetime.fromisoformat(when))
     shutil.copytree(run, path / "runs" / run.name)
     return nights.record_night(path, [], earlier[-1] if earlier else None,
-                               now=datetime.fromisoformat(when).replace(tzinfo=timezone.utc))
+                               now=datetime.fromisoformat(when).replace(tzinfo=UTC))

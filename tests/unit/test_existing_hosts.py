@@ -21,7 +21,8 @@ def recorded() -> HostState:
 def test_host_specs_become_ssh_boxes_named_by_address():
     boxes = existing_hosts("admin@127.0.0.1:2201,ops@127.0.0.2", "/keys/id")
     assert [(b.name, b.provider, b.user, b.host, b.port) for b in boxes] == [
-        ("host-127.0.0.1-2201", "ssh", "admin", "127.0.0.1", 2201), ("host-127.0.0.2-22", "ssh", "ops", "127.0.0.2", 22)]
+        ("host-127.0.0.1-2201", "ssh", "admin", "127.0.0.1", 2201),
+        ("host-127.0.0.2-22", "ssh", "ops", "127.0.0.2", 22)]
     assert boxes[0].identity_file == "/keys/id"
 
 
@@ -82,7 +83,8 @@ def test_each_kind_of_change_is_named_in_one_line():
     digest = before.files["/etc/subuid"].split()[3][:12]
     assert found == [
         "file /etc/docker/daemon.json: was absent, is 644 0:0 sha256 abababababab",
-        f"file /etc/subuid: was 644 0:0 sha256 {digest}, is 644 0:0 sha256 {after.files['/etc/subuid'].split()[3][:12]}",
+        f"file /etc/subuid: was 644 0:0 sha256 {digest}, "
+        f"is 644 0:0 sha256 {after.files['/etc/subuid'].split()[3][:12]}",
         "user dockremap added",
         "data-root entry 165536.165536 added",
         "volume nslab-owned added",

@@ -89,7 +89,7 @@ def test_a_folder_of_ten_thousand_runs_is_refused_in_one_line(tmp_path):
     for number in range(10_000):
         (folder / f"{number:05d}").mkdir(parents=True)
         (folder / f"{number:05d}" / "manifest.json").write_text(
-            '{"run_id": "r%d", "scenario": "userns", "machines": {}}' % number)
+            f'{{"run_id": "r{number}", "scenario": "userns", "machines": {{}}}}')
     before = snapshot(tmp_path)
     judged = offline("judge", "--run", str(folder), tmp_path=tmp_path)
     assert judged.returncode == 2 and f"'{folder}' holds 10000 runs: name one of them" in judged.stderr

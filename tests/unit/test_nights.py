@@ -1,7 +1,7 @@
 """Nights and their history, from runs recorded on real machines (tests/evidence/)."""
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ def keep_night(folder: Path, runs: list[str], planned=(), when="2026-11-20T02:17
     for name in runs:
         shutil.copytree(EVIDENCE / name, path / "runs" / name)
     return nights.record_night(path, list(planned), earlier[-1] if earlier else None,
-                               now=datetime.fromisoformat(when).replace(tzinfo=timezone.utc))
+                               now=datetime.fromisoformat(when).replace(tzinfo=UTC))
 
 
 def test_the_first_night_has_no_baseline_and_names_each_cells_distro_docker_and_verdicts(tmp_path):

@@ -122,7 +122,8 @@ def test_files_and_a_built_image_load_and_render(tmp_path):
     material(tmp_path)
     scenario = load_scenario(write(tmp_path, MATERIAL))
     assert scenario.files == {"notes": "notes"} and scenario.images["built"].base == "alpine"
-    rendered = render(scenario.steps[0].run, {"built": "nslab/tiny-built:built"}, {"notes": "/tmp/nslab-files/tiny/notes"})
+    rendered = render(scenario.steps[0].run, {"built": "nslab/tiny-built:built"},
+                      {"notes": "/tmp/nslab-files/tiny/notes"})
     assert rendered == "docker run --rm -v /tmp/nslab-files/tiny/notes:/notes nslab/tiny-built:built id"
 
 
@@ -132,7 +133,8 @@ def test_files_and_a_built_image_load_and_render(tmp_path):
     (lambda text: text.replace("notes: notes", "notes: missing"), 4, "'missing' is not a folder beside the scenario"),
     (lambda text: text.replace("build: recipe", "build: notes"), 6, "'notes' holds no Dockerfile"),
     (lambda text: text.replace("base: alpine", "base: built"), 6, "'built' is not an image this scenario pulls"),
-    (lambda text: text.replace("{build: recipe, base: alpine}", "{build: recipe}"), 6, "a built image names its 'base'"),
+    (lambda text: text.replace("{build: recipe, base: alpine}", "{build: recipe}"), 6,
+     "a built image names its 'base'"),
     (lambda text: text.replace("{files.notes}", "{files.other}"), 14, "unknown placeholder '{files.other}'"),
 ])
 def test_material_is_checked_at_load_time_with_file_and_line(tmp_path, change, line, wanted):
@@ -145,7 +147,8 @@ def test_a_link_leaving_the_scenarios_folder_is_refused(tmp_path):
     material(tmp_path)
     (tmp_path / "notes" / "passwd").symlink_to("/etc/passwd")
     message = error_of(tmp_path, MATERIAL)
-    assert message.startswith(f"{tmp_path}/lab.yaml:4: files.notes: ") and "a symbolic link leaving the folder" in message
+    assert message.startswith(f"{tmp_path}/lab.yaml:4: files.notes: ")
+    assert "a symbolic link leaving the folder" in message
 
 
 QUESTIONS = """\

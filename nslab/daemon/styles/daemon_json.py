@@ -5,8 +5,15 @@ import json
 import shlex
 from typing import TYPE_CHECKING
 
-from .base import (DAEMON_JSON, DEFAULT_DOCKER, ConfigStyle, flags_to_options, read_daemon_json,
-                   shell_assignment, systemctl_restart)
+from .base import (
+    DAEMON_JSON,
+    DEFAULT_DOCKER,
+    ConfigStyle,
+    flags_to_options,
+    read_daemon_json,
+    shell_assignment,
+    systemctl_restart,
+)
 
 if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
     from ...machines.connection import CommandResult, Remote

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import (DAEMON_JSON, DEFAULT_DOCKER, ConfigStyle, flags_to_options, options_to_flags,
-                   read_daemon_json, replace_assignment, shell_assignment)
+from .base import (
+    DAEMON_JSON,
+    DEFAULT_DOCKER,
+    ConfigStyle,
+    flags_to_options,
+    options_to_flags,
+    read_daemon_json,
+    replace_assignment,
+    shell_assignment,
+)
 
 if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
     from ...machines.connection import CommandResult, Remote

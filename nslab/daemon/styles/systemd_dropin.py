@@ -5,8 +5,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from ...errors import DaemonError
-from .base import (DAEMON_JSON, ConfigStyle, flags_to_options, options_to_flags, read_daemon_json,
-                   systemctl_restart)
+from .base import DAEMON_JSON, ConfigStyle, flags_to_options, options_to_flags, read_daemon_json, systemctl_restart
 
 if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
     from ...machines.connection import CommandResult, Remote
@@ -22,7 +21,7 @@ class SystemdDropInStyle(ConfigStyle):
     def _base_command(self, remote: Remote) -> str:
         fragment = remote.check("systemctl show -p FragmentPath --value docker.service", sudo=True).strip()
         unit = remote.read_file(fragment) or ""
-        line = next((l for l in unit.splitlines() if l.startswith("ExecStart=")), None)
+        line = next((each for each in unit.splitlines() if each.startswith("ExecStart=")), None)
         if line is None:
             raise DaemonError(f"no ExecStart= in {fragment}")
         # Options come from the drop-in only, so DOCKER_OPTS cannot set a key twice.
@@ -32,7 +31,7 @@ class SystemdDropInStyle(ConfigStyle):
         text = remote.read_file(self.path)
         if text is None:
             return None
-        lines = [l for l in text.splitlines() if l.startswith("ExecStart=") and l != "ExecStart="]
+        lines = [each for each in text.splitlines() if each.startswith("ExecStart=") and each != "ExecStart="]
         return flags_to_options(shlex.split(lines[-1][len("ExecStart="):])) if lines else None
 
     def write(self, remote: Remote, options: dict | None) -> None:

@@ -1,8 +1,9 @@
 """What a check kind is: the YAML value it takes, the facts it needs, and how it judges."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..evidence import StepEvidence
 from ..mutation import Mutation

@@ -63,7 +63,8 @@ def judge(spec: CapsExpect, evidence: StepEvidence) -> Verdict:
     container = evidence.container(spec.container)
     pid = container.require_running()
     held = set(decode(_mask(evidence.text(container_file(spec.container, "host-status")), spec.set)))
-    observed = {"has": sorted(c for c in spec.has if c in held), "lacks": sorted(c for c in spec.lacks if c not in held)}
+    observed = {"has": sorted(c for c in spec.has if c in held),
+                "lacks": sorted(c for c in spec.lacks if c not in held)}
     wanted = {"has": sorted(spec.has), "lacks": sorted(spec.lacks)}
     uid_map = container.id_map("uid_map")
     where = ("in the machine's own user namespace" if uid_map == [(0, 0, 4294967295)]

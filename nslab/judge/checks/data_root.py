@@ -47,7 +47,8 @@ def _directory_absent(draft: Draft) -> None:
 
 
 KIND = CheckKind("data_root", bool, judge, lambda spec: ["docker-info", "docker-dirs", "subids"],
-                 shown=lambda verdict, spec=None: Shown({"data_root": verdict.get("observed")}, str(verdict.get("observed"))),
+                 shown=lambda verdict, spec=None: Shown({"data_root": verdict.get("observed")},
+                                                        str(verdict.get("observed"))),
                  mutations=lambda spec: [Mutation("docker info reports another data-root", _root_moved),
                                          Mutation("the data-root directory absent", _directory_absent)],
                  summary="docker info's DockerRootDir and the directories in /var/lib/docker; expected: "

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..mutation import Mutation, without
-from ..verdict import Status, Verdict
 from ..normalize import normalize_line
+from ..verdict import Status, Verdict
 from .base import CheckKind, Shown, last_line, line_with
 
 

@@ -48,14 +48,15 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# The virtualenv is rebuilt whenever pyproject.toml changes.
+# The virtualenv is rebuilt whenever pyproject.toml or the extras installed from it change.
+extras=test,bench,docs
 stamp=.venv/.nslab-deps
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$({ cat pyproject.toml; echo "extras: $extras"; } | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: preparing the virtualenv in .venv (Python packages of pyproject.toml; log: $log)"
   quietly python3 -m venv .venv
   quietly .venv/bin/pip install -q --upgrade pip
-  quietly .venv/bin/pip install -q -e '.[test,bench]'
+  quietly .venv/bin/pip install -q -e ".[$extras]"
   echo "$want" > "$stamp"
 fi
 

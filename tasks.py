@@ -7,6 +7,7 @@
     invoke status
     invoke down
     invoke box.build
+    invoke docs
 """
 import os
 import sys
@@ -198,6 +199,15 @@ def history(c, folder="", out=""):
     _exit(api.history, folder or None, out or None)
 
 
+@task(help={
+    "out": "folder for the built site (default: .nslab/site)",
+})
+def docs(c, out=""):
+    """Build the documentation site (docs/ and mkdocs.yml) with `mkdocs build --strict`: a broken link or
+    anchor, a missing page or a page left out of the nav fails it (exit 1, each warning named)."""
+    _exit(api.docs, out or None)
+
+
 @task(auto_shortflags=False, help={
     "box": "machines to destroy, comma-separated (default: all in lab.yaml)",
     "host-daemon": "also stop the host Docker daemon (and libvirtd) nslab started itself, never a system one; "
@@ -239,4 +249,5 @@ def box_build(c, box="", force=False, provider=""):
 
 box = Collection("box")
 box.add_task(box_build, default=False)
-ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, login, restore, box)
+ns = Collection(up, judge, compare, matrix, nightly, history, faults, bench, down, status, login, restore, docs,
+                box)

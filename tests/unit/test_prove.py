@@ -91,9 +91,9 @@ def test_a_check_that_failed_is_not_proved(tmp_path):
     assert prove_checks(expectation, evidence, judge_step(expectation, evidence, [])) == []
 
 
-def test_the_readme_lists_every_check_kind_with_its_mutations():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    table = readme[readme.index("### Expectations (check kinds)"):readme.index("A broken file is refused")]
+def test_the_docs_list_every_check_kind_with_its_mutations():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
+    table = page[page.index("## Expectations (check kinds)"):page.index("A broken file is refused")]
     rows = {line.split("`")[1].split(":")[0]: line for line in table.splitlines() if line.startswith("| `")}
     assert set(rows) == set(KINDS)
     for name, kind in KINDS.items():
@@ -101,4 +101,4 @@ def test_the_readme_lists_every_check_kind_with_its_mutations():
             continue
         spec = getattr(Expect.model_validate({name: SAMPLES[name]}), name)
         for mutation in kind.mutations(spec):
-            assert mutation.name in rows[name], f"README's row for {name} lacks '{mutation.name}'"
+            assert mutation.name in rows[name], f"docs/scenarios.md's row for {name} lacks '{mutation.name}'"

@@ -2,6 +2,7 @@
 host left exactly as found — checked by the test's own reading of the host, before and after."""
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_no_secret_of_the_host_reaches_the_run(hosts, web, web_userns):
     shadow = [line for line in hosts.exec(web[0], "cat /etc/shadow").splitlines() if line]
     written = "".join(path.read_text(errors="replace") for path in run.rglob("*") if path.is_file())
     assert not [line for line in shadow if line in written]
-    assert '"Env": [' not in written and '"Env": "not captured"' in written
+    assert not re.search(r'"Env": \[\s*"', written)      # containers' environments: never a value
     (name,) = manifest["machines"]
     state = json.loads((run / name / "host-before.json").read_text())
     shadow = state["files"]["/etc/shadow"].split()
@@ -184,7 +185,8 @@ def test_running_containers_refuse_the_run_unless_allowed_and_run_again_after(ho
 
 def _interruptible_up(hosts, host, *extra):
     """`invoke up` with Ctrl-C at its default disposition (a background job's children ignore it)."""
-    return subprocess.Popen([INVOKE, "up", "scenario=userns", *hosts.args(host), *extra], cwd=PROJECT_ROOT,
+    return subprocess.Popen([INVOKE, "up", "scenario=userns", *hosts.args(host), "--accept-new-host-key", *extra],
+                            cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -205,9 +207,10 @@ def test_ssh_cut_during_a_mode_switch_is_restored_by_invoke_restore(hosts, busy,
     before = hosts.facts(busy)
     process = _interruptible_up(hosts, busy, "--allow-disruption")
     wait_for_line(process, "daemon: switching to mode 'userns'")
-    # Every session of the run's user ends (the listener stays): the connection is cut.
-    hosts.exec(busy, "pkill -KILL -f '[s]shd: vagrant'")
+    # The host stops answering SSH (listener and sessions gone): the connection is cut, for good.
+    hosts.exec(busy, "systemctl stop ssh.socket ssh 2>/dev/null; pkill -KILL -f '[s]shd: vagrant'; true")
     output = process.communicate(timeout=300)[0]
+    hosts.exec(busy, "systemctl start ssh")
     assert process.returncode == 2, output
     _, manifest = latest_manifest(artifacts)
     assert machine_record(manifest)["restored"].startswith("not done: connection to 127.0.0.1")
@@ -231,7 +234,7 @@ def test_a_run_killed_outright_is_restored_by_the_next_up_first(hosts, busy):
     assert hosts.facts(busy) != before
     process = hosts.up("userns", busy, extra=["--allow-disruption"])
     assert process.returncode == 0, process.stdout + process.stderr
-    assert "(it ended before restoring): restoring from it first" in process.stdout
+    assert "(it ended before restoring): restoring it" in process.stdout
     assert hosts.facts(busy) == before
 
 
@@ -242,7 +245,7 @@ def test_a_fleet_runs_in_one_matrix_side_by_side_and_an_unreachable_host_is_a_ce
     gone = ContainerHost("gone", free_loopback_port())
     # Two labs: each host's two cells take turns on it.
     process = invoke("matrix", "--scenarios", "userns,ownership", "--jobs", "3", *hosts.args(*fleet, gone),
-                     "--accept-new-host-key", env={"NSLAB_ARTIFACTS": str(tmp_path)})
+                     "--accept-new-host-key", "--continue-on-failure", env={"NSLAB_ARTIFACTS": str(tmp_path)})
     assert process.returncode == 1, process.stdout + process.stderr
     (folder,) = (tmp_path / "matrix").iterdir()
     summary = json.loads((folder / "matrix.json").read_text())["cells"]

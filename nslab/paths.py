@@ -3,9 +3,12 @@ every clone on the host shares on purpose (the host daemon, built boxes, host lo
 host folder."""
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The `invoke` of the Python running nslab (the virtualenv's): commands run as a user types them.
+INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
 def state_dir() -> Path:

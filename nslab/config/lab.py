@@ -100,7 +100,8 @@ class Nightly(BaseModel):
     keep: int = Field(default=14, ge=1)
 
 
-class Lab(BaseModel):
+class Inventory(BaseModel):
+    """lab.yaml: the machines labs run on (its boxes, providers, nightly), not a lab itself."""
     model_config = ConfigDict(extra="forbid")
 
     boxes: dict[str, Box]
@@ -127,13 +128,13 @@ class Lab(BaseModel):
         raise ConfigError(f"box '{name}' has no {provider} machine in lab.yaml (it has: {have})")
 
 
-def load_lab(path: Path | None = None) -> Lab:
+def load_lab(path: Path | None = None) -> Inventory:
     # The registries of providers and config styles are the one list of each.
     from ..daemon.styles import CONFIG_STYLES
     from ..machines.providers import PROVIDERS
 
     doc = YamlDoc.read(path or PROJECT_ROOT / "lab.yaml")
-    lab = doc.validate(Lab)
+    lab = doc.validate(Inventory)
     for name in lab.providers:
         if name not in PROVIDERS:
             raise doc.error(("providers", name), f"unknown provider '{name}' (known: {', '.join(PROVIDERS)})")

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..config.lab import Lab
+from ..config.lab import Inventory
 from ..config.scenario import Scenario, load_scenario, render
 from ..daemon.modes import DaemonMode, wait_ready
 from ..daemon.styles import config_style
@@ -153,7 +153,7 @@ def _round_trips(call, calls: int) -> dict:
 
 
 class Bench:
-    def __init__(self, lab: Lab, scenario: Scenario, docker_url: str, repeat: int, log=print):
+    def __init__(self, lab: Inventory, scenario: Scenario, docker_url: str, repeat: int, log=print):
         self.lab = lab
         self.box = lab.box(lab.default_boxes[0])
         self.scenario = scenario

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import docker
 
-from ..config.lab import Lab
+from ..config.lab import Inventory
 from ..daemon.modes import DaemonMode, apply_mode, wait_ready
 from ..daemon.styles.daemon_json import DaemonJsonStyle
 from ..errors import ConfigError, DaemonError, MachineError
@@ -30,12 +29,11 @@ from ..machines.hostdocker import own_daemon_running, own_pidfile, own_socket_ur
 from ..machines.hostshare import HOST_SERVICES, host_lock
 from ..machines.pidfiles import alive, read_pid, terminate
 from ..machines.vagrant import VagrantMachine
-from ..paths import PROJECT_ROOT, artifacts_dir, state_dir
+from ..paths import INVOKE, PROJECT_ROOT, artifacts_dir, state_dir
 from ..poll import poll_until
 from ..run.images import build_offline
 from ..run.layout import RunView
 
-INVOKE = str(Path(sys.executable).parent / "invoke")
 PREFIX = "faults"
 # Room for a run's first steps, far from the whole run (about 1 MB for userns).
 FULL_TMPFS_KIB = 300
@@ -80,7 +78,7 @@ class Summary:
 
 
 class FaultSuite:
-    def __init__(self, lab: Lab, docker_url: str, log=print):
+    def __init__(self, lab: Inventory, docker_url: str, log=print):
         self.lab = lab
         self.box = lab.box("debian12")
         self.docker_url = docker_url

@@ -10,16 +10,14 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import PROJECT_ROOT
+from ..paths import INVOKE, PROJECT_ROOT
 
 MATRIX_CELLS = sorted((box, lab) for box in ("debian11", "debian12", "debian13") for lab in ("userns", "workshop"))
-INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
 @dataclass

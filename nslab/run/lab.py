@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.lab import Box, Lab
+from ..config.lab import Box, Inventory
 from ..config.scenario import Scenario
 from ..daemon.install import install_docker
 from ..daemon.modes import wait_ready
@@ -84,7 +84,7 @@ def instance_lock(instance: Instance):
         handle.close()
 
 
-def run_lab(scenario: Scenario, lab: Lab, boxes: list[Box], destroy: str, docker_url: str,
+def run_lab(scenario: Scenario, lab: Inventory, boxes: list[Box], destroy: str, docker_url: str,
             instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None,
             allow_live_user: bool = False, hosts: HostOptions = HostOptions()) -> LabResult:
     """Runs the scenario on each box in turn; artifacts and manifest are kept whatever happens."""
@@ -154,7 +154,7 @@ def _restored_said(restored) -> str:
     return str(restored)
 
 
-def _run_on(machine: Machine, box: Box, scenario: Scenario, run: RunDir, lab: Lab,
+def _run_on(machine: Machine, box: Box, scenario: Scenario, run: RunDir, lab: Inventory,
             log, allow_live_user: bool, hosts: HostOptions) -> list[StepOutcome]:
     style = config_style(box.config_style)
     record = run.machine(box.name)
@@ -274,7 +274,7 @@ def _prefixed(name: str, log):
     return lambda text: log(f"[{name}] {text}")
 
 
-def _run_machine(remote: Remote, box: Box, scenario: Scenario, run: RunDir, lab: Lab, log,
+def _run_machine(remote: Remote, box: Box, scenario: Scenario, run: RunDir, lab: Inventory, log,
                  allow_live_user: bool, connecting: float) -> list[StepOutcome]:
     record = run.machine(box.name)
     style = config_style(box.config_style)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from ..config.lab import Box, Lab
+from ..config.lab import Box, Inventory
 from ..config.scenario import Scenario
 from ..errors import NslabError
 from ..machines.base import Instance, free_loopback_port
@@ -49,7 +49,7 @@ class Cell:
 
 
 class Matrix:
-    def __init__(self, lab: Lab, cells: list[tuple[Box, Scenario]], jobs: int,
+    def __init__(self, lab: Inventory, cells: list[tuple[Box, Scenario]], jobs: int,
                  continue_on_failure: bool, destroy: str, docker_url: str, console: Console,
                  hosts: HostOptions | None = None):
         self.lab = lab

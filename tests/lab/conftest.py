@@ -14,10 +14,8 @@ from nslab.machines.connection import Remote
 from nslab.machines.hostdocker import ensure_host_docker
 from nslab.machines.hostvirt import missing_tools
 from nslab.machines.vagrant import VagrantMachine
-from nslab.paths import PROJECT_ROOT
+from nslab.paths import INVOKE, PROJECT_ROOT
 from nslab.run.layout import RunView
-
-INVOKE = str(Path(sys.executable).parent / "invoke")
 
 
 def invoke(*args, timeout=1800, env=None):

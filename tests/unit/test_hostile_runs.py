@@ -4,14 +4,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from nslab.paths import INVOKE
+
 PROJECT = Path(__file__).resolve().parents[2]
 RECORDED = PROJECT / "tests" / "evidence" / "userns-debian12"
-INVOKE = str(Path(sys.executable).parent / "invoke")
 STEP = "debian12/userns/15-registry-userns-ps-host"
 
 

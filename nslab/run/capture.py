@@ -88,6 +88,7 @@ class Capture:
         if not state.get("Running") or not state.get("Pid"):
             return          # the verdict says "not running", from the inspect itself
         pid = state["Pid"]
+        self._until_exec(pid)
         self._files({container_file(name, "host-status"): f"/proc/{pid}/status",
                      container_file(name, "uid_map"): f"/proc/{pid}/uid_map",
                      container_file(name, "gid_map"): f"/proc/{pid}/gid_map"}, sudo=True)
@@ -95,6 +96,14 @@ class Capture:
                      container_file(name, "inside-passwd"): "/etc/passwd",
                      container_file(name, "inside-group"): "/etc/group"},
                     via=f"{self.engine_cli} exec {shlex.quote(name)}", where=f"inside container '{name}'")
+
+    def _until_exec(self, pid: int) -> None:
+        """`docker run -d` may return while the container's process is still runc's init (named
+        `runc:[2:INIT]`), which holds root's capabilities until it execs the command: seen once on
+        Docker 26 as a `-u 1000` container with every default capability. Its status is read once
+        the command runs (at most 2 s; a process still in runc's init then is read as it is)."""
+        self.remote.run(f"for i in $(seq 40); do case $(cat /proc/{pid}/comm 2>/dev/null) in "
+                        f"runc:*) sleep 0.05;; *) break;; esac; done", timeout=30)
 
     def _path(self, argument: str) -> None:
         container, path = argument.split(":", 1)

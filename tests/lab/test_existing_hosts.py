@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nslab.machines.base import free_loopback_port
+from nslab.run.layout import RunView
 from nslab.run.restore import BUNDLE
 
 from .conftest import INVOKE, PROJECT_ROOT, invoke, recorded_steps
@@ -30,6 +31,15 @@ def web(hosts):
     """A debian12 host, its facts as the test read them before any run, and its host key."""
     host = hosts.start("debian12", "web")
     return host, hosts.facts(host), hosts.host_key(host)
+
+
+def assert_nothing_lost(run: Path) -> None:
+    """Every file the run recorded is there as recorded (its digest), and it kept its host's records."""
+    integrity = RunView(run).verify()
+    assert integrity.ok and not integrity.missing and not integrity.changed, integrity
+    manifest = json.loads((run / "manifest.json").read_text())
+    (name,) = manifest["machines"]
+    assert f"{name}/host-before.json" in manifest["artifacts"]
 
 
 def latest_manifest(artifacts) -> tuple[Path, dict]:
@@ -199,7 +209,9 @@ def test_ctrl_c_in_the_middle_of_a_mode_restores_the_host_before_exiting(hosts, 
     output = process.communicate(timeout=300)[0]
     assert process.returncode == 130, output
     assert "restored and verified" in output
-    assert machine_record(latest_manifest(artifacts)[1])["restored"] == "verified"
+    run, manifest = latest_manifest(artifacts)
+    assert machine_record(manifest)["restored"] == "verified" and manifest["status"] == "interrupted"
+    assert_nothing_lost(run)
     assert hosts.facts(busy) == before
 
 
@@ -212,8 +224,9 @@ def test_ssh_cut_during_a_mode_switch_is_restored_by_invoke_restore(hosts, busy,
     output = process.communicate(timeout=300)[0]
     hosts.exec(busy, "systemctl start ssh")
     assert process.returncode == 2, output
-    _, manifest = latest_manifest(artifacts)
+    run, manifest = latest_manifest(artifacts)
     assert machine_record(manifest)["restored"].startswith("not done: connection to 127.0.0.1")
+    assert_nothing_lost(run)
     assert f"`invoke restore --host {busy.spec} --identity {hosts.key}` restores it" in output
     assert hosts.exec(busy, f"test -e {BUNDLE}/state.json && echo kept").strip() == "kept"
     assert hosts.facts(busy) != before

@@ -694,6 +694,7 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
 def status() -> int:
     from .machines.base import instances
     from .machines.hostdocker import ensure_host_docker
+    from .machines.providers import PROVIDERS
     from .machines.vagrant import listed_states
 
     lab = load_lab()
@@ -713,7 +714,7 @@ def status() -> int:
                 continue
             reason = box.unavailable_reason()
             ssh = docker_version = mode = "-"
-            if box.host is not None:
+            if PROVIDERS[box.provider].existing_host:
                 if not instance.is_default:
                     continue
                 # Someone's own machine: named, not connected to (`invoke up --box` does that).

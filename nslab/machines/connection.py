@@ -25,6 +25,7 @@ from ..poll import poll_until
 from .base import SshEndpoint
 
 DEFAULT_TIMEOUT = 120.0
+WRITE_PIECE = 60_000
 # The docker SDK's channel to the machine's own dockerd; a rootless engine's goes to its socket.
 SYSTEM_DIAL = "docker system dial-stdio"
 
@@ -259,11 +260,15 @@ class Remote:
 
     def write_file(self, path: str, content: str, mode: str = "0644") -> None:
         """Writes a root-owned file atomically (a reader never sees half of it)."""
-        temporary = f"{path}.nslab-new"
-        # The content travels in the command itself: runs take no stdin (in_stream=False).
-        self.check(f"printf %s {shlex.quote(content)} > {shlex.quote(temporary)} && "
-                   f"chmod {mode} {shlex.quote(temporary)} && "
-                   f"mv -f {shlex.quote(temporary)} {shlex.quote(path)}", sudo=True)
+        temporary = shlex.quote(f"{path}.nslab-new")
+        # The content travels in the commands themselves (runs take no stdin: in_stream=False), in
+        # pieces well under Linux's 128 KiB limit on one argument; the last command puts the file in place.
+        pieces = [content[start:start + WRITE_PIECE] for start in range(0, len(content), WRITE_PIECE)] or [""]
+        for number, piece in enumerate(pieces):
+            command = f"printf %s {shlex.quote(piece)} {'>' if number == 0 else '>>'} {temporary}"
+            if number == len(pieces) - 1:
+                command += f" && chmod {mode} {temporary} && mv -f {temporary} {shlex.quote(path)}"
+            self.check(command, sudo=True)
 
     def read_file(self, path: str, sudo: bool = False) -> str | None:
         result = self.run(f"cat {shlex.quote(path)}", sudo=sudo)

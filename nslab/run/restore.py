@@ -30,8 +30,6 @@ SERVICE_STATE = ("if [ -d /run/systemd/system ]; then systemctl is-active docker
                  "elif service docker status >/dev/null 2>&1; then echo active; else echo inactive; fi")
 # The data-roots a remapped daemon makes beside the standard one: /var/lib/docker/<uid>.<gid>.
 REMAPPED_ROOT = re.compile(r"\d+\.\d+")
-# Arguments of one command stay well under Linux's 128 KiB limit for a single argument.
-CHUNK = 60_000
 
 
 def watched_files() -> list[str]:
@@ -221,17 +219,9 @@ def save_bundle(remote: Remote, state: HostState, owner: dict) -> None:
     present = [path.lstrip("/") for path, fact in state.files.items() if fact != "absent"]
     remote.check(f"umask 077 && rm -rf {BUNDLE} && mkdir -p {BUNDLE} && "
                  f"tar -C / -cpf {BUNDLE}/files.tar {' '.join(shlex.quote(p) for p in present)}", sudo=True)
-    _write_root_file(remote, f"{BUNDLE}/owner.json", json.dumps(owner))
+    remote.write_file(f"{BUNDLE}/owner.json", json.dumps(owner), mode="0600")
     # The state last: a bundle without it is no bundle (read_bundle reads it first).
-    _write_root_file(remote, f"{BUNDLE}/state.json", state.to_json())
-
-
-def _write_root_file(remote: Remote, path: str, text: str) -> None:
-    temporary = f"{path}.part"
-    remote.check(f"umask 077 && : > {temporary}", sudo=True)
-    for start in range(0, len(text), CHUNK):
-        remote.check(f"printf %s {shlex.quote(text[start:start + CHUNK])} >> {temporary}", sudo=True)
-    remote.check(f"mv -f {temporary} {path}", sudo=True)
+    remote.write_file(f"{BUNDLE}/state.json", state.to_json(), mode="0600")
 
 
 def drop_bundle(remote: Remote) -> None:

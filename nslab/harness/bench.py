@@ -35,7 +35,7 @@ from ..machines.connection import Remote
 from ..machines.vagrant import VagrantMachine, vagrant_env
 from ..paths import PROJECT_ROOT, artifacts_dir
 from ..run.images import BUILDER, OFFLINE_PREFIX, build_offline, image_refs, offline_recipe
-from ..run.layout import RunDir, StepFiles, write_json
+from ..run.layout import RunDir, RunView, write_json
 from ..run.machine import REMOVE_REMAPPED_DATA_ROOTS, MachineRun
 from ..run.stopping import watched
 from .goals import boxes_all_cached, offline_figures
@@ -276,31 +276,33 @@ class Bench:
 
 def warm_profile(run: RunDir, seconds: float) -> dict:
     """Where a warm run's seconds go: commands, facts, mode switches, and the rest (verdicts, files)."""
-    record = next(iter(run.manifest["machines"].values()))
-    steps = [json.loads((run.path / StepFiles(run_machine(run), s["mode"], s["number"], s["id"]).file("json"))
-                        .read_text()) for s in record["steps"]]
-    commands = sum(s["duration_seconds"] for s in steps)
-    facts = sum(s.get("facts_seconds", 0) for s in steps)
-    modes = sum(m.get("seconds", 0) for m in record["modes"])
+    view = RunView(run.path)
+    machine = run_machine(run)
+    steps = [view.step_record(ref) for ref in view.steps(machine)]
+    ran = [step for step in steps if step is not None]
+    commands = sum(s.duration_seconds or 0 for s in ran)
+    facts = sum(s.facts_seconds or 0 for s in ran)
+    modes = sum(m.seconds or 0 for m in view.machines[machine].modes)
     return {"total": seconds, "commands": commands, "facts": facts, "mode_switches": modes,
-            "stopped_early": [s["step"] for s in steps if s.get("stopped")],
+            "stopped_early": [s.step for s in ran if s.stopped],
             "other": seconds - commands - facts - modes}
 
 
 def run_machine(run: RunDir) -> str:
-    return next(iter(run.manifest["machines"]))
+    return next(iter(run.manifest.machines))
 
 
 def cold_profile(path: Path | None) -> dict:
     """Where a cold `invoke up` run's seconds go: Vagrant, connection set-up, the lab, destroy."""
     if path is None:
         return {}
-    manifest = json.loads((path / "manifest.json").read_text())
-    machine = next(iter(manifest["machines"].values()))
-    up, connect, destroy = (machine.get(k, 0) for k in ("up_seconds", "connect_seconds", "destroy_seconds"))
+    manifest = RunView(path).manifest
+    machine = manifest.only_machine()
+    up, connect, destroy = machine.up_seconds or 0, machine.connect_seconds or 0, machine.destroy_seconds or 0
+    lab = manifest.seconds or 0
     # The run's own seconds end before its machine is destroyed.
-    return {"total": manifest["seconds"] + destroy, "vagrant_up": up, "connect": connect, "destroy": destroy,
-            "lab": manifest["seconds"] - up - connect}
+    return {"total": lab + destroy, "vagrant_up": up, "connect": connect, "destroy": destroy,
+            "lab": lab - up - connect}
 
 
 def matrix_figures(artifacts: Path) -> dict | None:

@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..paths import INVOKE, PROJECT_ROOT
+from ..run.layout import RunView
 
 MATRIX_CELLS = sorted((box, lab) for box in ("debian11", "debian12", "debian13") for lab in ("userns", "workshop"))
 
@@ -56,14 +58,14 @@ def newest_vm_run(artifacts: Path) -> tuple[float, str] | None:
     """Seconds of the newest passed userns run on a VM, bring-up and destroy left out."""
     for manifest_path in sorted(artifacts.glob("*/manifest.json"), reverse=True):
         try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError):
+            manifest = RunView(manifest_path.parent).manifest
+        except (OSError, ConfigError):
             continue
-        machines = list((manifest.get("machines") or {}).values())
-        if manifest.get("scenario") == "userns" and manifest.get("status") == "passed" and len(machines) == 1 \
-                and machines[0].get("provider") == "libvirt" and "seconds" in manifest:
+        machines = list(manifest.machines.values())
+        if manifest.scenario == "userns" and manifest.status == "passed" and len(machines) == 1 \
+                and machines[0].provider == "libvirt" and manifest.seconds is not None:
             # The run's own seconds end before a destroy; the bring-up is left out.
-            return manifest["seconds"] - machines[0].get("up_seconds", 0), manifest_path.parent.name
+            return manifest.seconds - (machines[0].up_seconds or 0), manifest_path.parent.name
     return None
 
 

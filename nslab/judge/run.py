@@ -7,6 +7,7 @@ from pathlib import Path
 from ..config.scenario import Scenario, load_scenario
 from ..errors import ConfigError
 from ..run.layout import LAYOUT, SCENARIO_COPY, Integrity, RunView, StepRef
+from ..run.records import StepRecord
 from . import judge_step
 from .evidence import StepEvidence
 from .verdict import JUDGED_OK, Status, Verdict, worst
@@ -62,8 +63,8 @@ class RunJudgement:
 
     @property
     def status(self) -> str:
-        if self.view.manifest.get("status") in ("interrupted", "error") or not self.steps:
-            return self.view.manifest.get("status", "error")
+        if self.view.manifest.status in ("interrupted", "error") or not self.steps:
+            return self.view.manifest.status
         return "passed" if all(s.status in JUDGED_OK for s in self.steps) else "failed"
 
     @property
@@ -93,27 +94,35 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         record = view.step_record(ref)
         if record is None:      # never ran: an earlier step broke the machine, or the mode was refused
             return StepJudgement(ref, step.title, Status(ref.status), [], ref.status, judged=False)
-        evidence = view.evidence(ref, record)
+        evidence = recorded_evidence(view, ref, record)
         limits = view.known_limits(ref.machine)
     except (ConfigError, ValueError) as exc:     # a damaged record or status: integrity names the file
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
     verdicts = judge_step(step.expect, evidence, limits, step.timeout)
-    return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.get("status", ""),
-                         record.get("verdicts", []), list(evidence.read), evidence=evidence, expect=step.expect,
+    return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.status or "",
+                         record.verdicts, list(evidence.read), evidence=evidence, expect=step.expect,
                          attempt_problems=_earlier_attempts(view, step, ref, record, limits))
 
 
-def _earlier_attempts(view: RunView, step, ref: StepRef, record: dict, limits: list[dict]) -> list[str]:
+def recorded_evidence(view: RunView, ref: StepRef, record: StepRecord) -> StepEvidence:
+    """What a recorded step's expectations read: its outputs, facts and mode, from the run alone."""
+    files = ref.files
+    return StepEvidence(view.facts_folder(ref), record.exit_code, view.read_text(files.file("stdout")) or "",
+                        view.read_text(files.file("stderr")) or "", view.mode_facts(ref.machine, ref.mode),
+                        reader=lambda name: view.read_bytes(files.fact(name)))
+
+
+def _earlier_attempts(view: RunView, step, ref: StepRef, record: StepRecord, limits: list[dict]) -> list[str]:
     """Each earlier attempt of an `eventually` step judged again: it must not have held already."""
     problems = []
-    for attempt in ((record.get("eventually") or {}).get("attempts") or [])[:-1]:
+    for attempt in ((record.eventually or {}).get("attempts") or [])[:-1]:
         attempt_ref = replace(ref, step_id=f"{ref.step_id}.attempt-{attempt['attempt']}")
         try:
             attempt_record = view.step_record(attempt_ref)
             if attempt_record is None:
                 problems.append(f"{attempt_ref.files.file('json')}: missing")
                 continue
-            evidence = view.evidence(attempt_ref, attempt_record)
+            evidence = recorded_evidence(view, attempt_ref, attempt_record)
         except ConfigError as exc:
             problems.append(str(exc))
             continue

@@ -11,6 +11,7 @@ from ..judge.normalize import error_line
 from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
+from ..run.records import MachineRecord
 from ..subids import SubIdRange, parse_subids
 
 RowKey = tuple[str, str, str]          # scenario, mode, step id
@@ -297,10 +298,9 @@ def _shown(verdicts: list[dict], expect) -> list[Shown]:
             for v in verdicts if v["check"] in KINDS]
 
 
-def _column_for(comparison: Comparison, view: RunView, machine: str, record: dict) -> Column:
+def _column_for(comparison: Comparison, view: RunView, machine: str, record: MachineRecord) -> Column:
     """Runs of different labs on the same machine share a column; a repeated lab gets a new one."""
-    identity = (machine, record.get("os") or record.get("distro", "?"),
-                record.get("docker_version") or "?", record.get("provider", "?"))
+    identity = (machine, record.os or record.distro or "?", record.docker_version or "?", record.provider or "?")
     for column in comparison.columns:
         if (column.machine, column.distro, column.docker_version, column.provider) == identity \
                 and view.scenario_name not in column.scenarios:
@@ -321,27 +321,25 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
     except ConfigError as exc:
         return Cell("error", {"status": "error", "error": str(exc)}, number=ref.number)
     if record is None:       # never ran (not-run, or the machine broke first)
-        listed = next((s for s in view.machines.get(ref.machine, {}).get("steps", [])
-                       if s.get("id") == ref.step_id), {})
-        return Cell(ref.status, {"status": ref.status}, number=ref.number, question=listed.get("question") or "")
-    verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.get("verdicts", [])
-    status = str(judged.status) if judged else record["status"]
-    facts: dict = {"status": status, "exit": record["exit_code"]}
+        return Cell(ref.status, {"status": ref.status}, number=ref.number, question=ref.question)
+    verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.verdicts
+    status = str(judged.status) if judged else record.status or ""
+    facts: dict = {"status": status, "exit": record.exit_code}
     shown = _shown(verdicts, judged.expect if judged else None)
     for each in shown:
         facts.update(each.facts)
-    if record.get("stopped"):
-        facts["stopped"] = record["stopped"]["reason"]
-    if record["exit_code"] not in (0, None):
+    if record.stopped:
+        facts["stopped"] = record.stopped["reason"]
+    if record.exit_code not in (0, None):
         output = (view.read_text(ref.files.file("stderr")) or "") + (view.read_text(ref.files.file("stdout")) or "")
         facts["error"] = error_line(output)
     return Cell(status, facts, shown=[s.text for s in shown if s.text],
                 answers=[s.answer for s in shown if s.answer],
                 landings=[s.landing for s in shown if s.landing is not None],
-                title=record.get("title", ""), number=ref.number,
+                title=record.title, number=ref.number,
                 proof=proof.status if proof else "",
                 cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
-                question=record.get("question") or "", refs=list(record.get("refs") or []))
+                question=record.question or "", refs=list(record.refs))
 
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:

@@ -85,20 +85,20 @@ def instance_lock(instance: Instance):
 
 
 def run_lab(scenario: Scenario, lab: Inventory, boxes: list[Box], destroy: str, docker_url: str,
-            instance: Instance = DEFAULT_INSTANCE, log=print, extra_manifest: dict | None = None,
+            instance: Instance = DEFAULT_INSTANCE, log=print, matrix: str | None = None,
             allow_live_user: bool = False, hosts: HostOptions = HostOptions()) -> LabResult:
     """Runs the scenario on each box in turn; artifacts and manifest are kept whatever happens."""
     with instance_lock(instance):
-        return _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
+        return _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, matrix,
                         allow_live_user, hosts)
 
 
-def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_manifest,
+def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, matrix,
              allow_live_user, hosts) -> LabResult:
     started = time.monotonic()
     run = RunDir.create(artifacts_dir(), scenario.name, scenario_text=scenario.path.read_text(),
-                        destroy_policy=destroy,
-                        scenario_file=str(scenario.path), instance=instance.name, **(extra_manifest or {}))
+                        instance=instance.name, matrix=matrix, destroy_policy=destroy,
+                        scenario_file=str(scenario.path))
     for relative, content in material_files(scenario).items():
         run.write(relative, content)        # beside the scenario copy, as beside the scenario
     log(f"run {run.run_id}: artifacts in {run.path}")
@@ -120,12 +120,12 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
         log("interrupted: keeping the artifacts written so far")
         raise
     except NslabError as exc:
-        run.manifest["error"] = str(exc)
+        run.manifest.error = str(exc)
         # A host that refuses (its key, sudo, what the lab would destroy): nothing was changed.
-        run.manifest["refused"] = isinstance(exc, (restore.HostRefused, HostKeyRefused))
+        run.manifest.refused = isinstance(exc, (restore.HostRefused, HostKeyRefused))
         log(f"error: {exc}")
     except Exception as exc:  # a defect or an unforeseen failure: still keep the run and dispose
-        run.manifest["error"] = f"unexpected {type(exc).__name__}: {exc}"
+        run.manifest.error = f"unexpected {type(exc).__name__}: {exc}"
         try:
             run.write("traceback.txt", traceback.format_exc())
             log(f"error: unexpected {type(exc).__name__}: {exc} (traceback in {run.path / 'traceback.txt'})")
@@ -133,7 +133,7 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
             log(f"error: unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
     finally:
         seconds = round(time.monotonic() - started, 1)
-        run.manifest["seconds"] = seconds
+        run.manifest.seconds = seconds
         try:
             _dispose(machines, destroy, status, broke, log, run)
         finally:
@@ -141,41 +141,33 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, extra_man
                 run.finish(status)      # after disposal: Vagrant's logs in the run are final, then digested
             except ArtifactsError as exc:
                 log(f"error: {exc}; the manifest's last version stands, with every file it lists")
-    unrestored = {name: _restored_said(record["restored"]) for name, record in run.manifest["machines"].items()
-                  if record.get("restored", "verified") != "verified"}
-    return LabResult(run.path, status, seconds, outcomes, unrestored, run.manifest.get("refused", False))
-
-
-def _restored_said(restored) -> str:
-    if isinstance(restored, dict):
-        return "; ".join(restored.get("differences", []))
-    if restored == "pending":
-        return "the run ended before restoring it; `invoke restore` restores it from the bundle kept on it"
-    return str(restored)
+    unrestored = {name: record.restore_said() for name, record in run.manifest.machines.items()
+                  if not record.left_as_found}
+    return LabResult(run.path, status, seconds, outcomes, unrestored, bool(run.manifest.refused))
 
 
 def _run_on(machine: Machine, box: Box, scenario: Scenario, run: RunDir, lab: Inventory,
             log, allow_live_user: bool, hosts: HostOptions) -> list[StepOutcome]:
     style = config_style(box.config_style)
     record = run.machine(box.name)
-    record.update({"box": box.name, "distro": box.distro, "provider": box.provider,
-                   "config_style": style.name, "lab_images": box.lab_images, "status": "starting",
-                   # What the machine is called by its provider: a container, or a libvirt domain.
-                   machine.provider.machine_kind: machine.called})
+    record.box, record.distro, record.provider = box.name, box.distro, box.provider
+    record.config_style, record.status = style.name, "starting"
+    record.extra["lab_images"] = box.lab_images
+    record.called_by(machine.provider.machine_kind, machine.called)
     run.save_manifest()
     existing = PROVIDERS[box.provider].existing_host
     if not existing:
         log(f"[{box.name}] vagrant up ({box.provider})")
-    record["up_seconds"] = round(machine.up(log=log), 1)
+    record.up_seconds = round(machine.up(log=log), 1)
     run.adopt(box.name)        # Vagrant's logs of the bring-up
     endpoint = machine.ssh_endpoint()
     # The key's path, never its content, goes into the artifacts.
-    record["ssh"] = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
-                     "key_file": endpoint.key_file}
+    record.ssh = {"host": endpoint.host, "port": endpoint.port, "user": endpoint.user,
+                  "key_file": endpoint.key_file}
     connecting = time.monotonic()
     remote = Remote(endpoint).open(attempts_until=10 if existing else 60)
     try:
-        record["ssh"]["host_key"] = remote.host_key
+        record.ssh["host_key"] = remote.host_key
         if existing:
             with left_as_found(remote, box, scenario, run, hosts, log):
                 return _run_machine(remote, box, scenario, run, lab, log, allow_live_user, connecting)
@@ -199,10 +191,10 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
     except restore.HostRefused:
         raise
     except Exception as exc:       # the host is in the state the earlier run left it in
-        record["restored"] = f"not done: the bundle of an earlier run did not restore it: {_said(exc)}"
-        raise MachineError(f"host {address}: {record['restored']}") from None
+        record.restored = f"not done: the bundle of an earlier run did not restore it: {_said(exc)}"
+        raise MachineError(f"host {address}: {record.restored}") from None
     if pending is not None and pending[1]:
-        record["restored"] = {"differences": pending[1]}
+        record.restored = {"differences": pending[1]}
         raise MachineError(f"host {address}: the bundle of run {pending[0].get('run')} did not restore it: "
                            f"{'; '.join(pending[1])}")
     restore.refuse_stopped_service(remote, address)
@@ -213,7 +205,7 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
     restore.refuse_own_options(style.read(remote), style.location, address)
     restore.save_bundle(remote, before, restore.owner_tag(run.run_id))
     run.write(StepFiles.machine_file(box.name, "host-before.json"), before.to_json())
-    record["restored"] = "pending"
+    record.restored = "pending"
     run.save_manifest()
     log(f"[{box.name}] {address}: state recorded and a restore bundle kept on the host "
         f"({len(before.files)} files, {len(before.images)} images, {len(before.containers)} containers)")
@@ -221,11 +213,11 @@ def left_as_found(remote: Remote, box: Box, scenario: Scenario, run: RunDir, hos
         yield
     finally:
         with _interrupts_deferred(log):
-            record["restored"] = _restore(remote, box, before, run, log)
+            record.restored = _restore(remote, box, before, run, log)
             run.save_manifest()
 
 
-def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> object:
+def _restore(remote: Remote, box: Box, before, run: RunDir, log) -> str | dict:
     """'verified', the differences left, or why it could not be done."""
     try:
         after, left = restore.restore_and_verify(remote, before, log=_prefixed(box.name, log))
@@ -279,24 +271,21 @@ def _run_machine(remote: Remote, box: Box, scenario: Scenario, run: RunDir, lab:
     record = run.machine(box.name)
     style = config_style(box.config_style)
     if box.docker == "install":
-        record["docker_install"] = install_docker(remote, scenario, box.docker_packages, log=_prefixed(box.name, log))
+        record.docker_install = install_docker(remote, scenario, box.docker_packages, log=_prefixed(box.name, log))
         run.save_manifest()
     # sshd answers before the box's init has started dockerd.
     wait_ready(remote, timeout=120)
-    record["connect_seconds"] = round(time.monotonic() - connecting, 2)
+    record.connect_seconds = round(time.monotonic() - connecting, 2)
     version = remote.docker.version()
-    record.update({
-        "os": remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip(),
-        "kernel": remote.check("uname -r").strip(),
-        "docker_version": version.get("Version"),
-        "docker_api_version": version.get("ApiVersion"),
-        "status": "running",
-    })
+    record.os = remote.check("sh -c '. /etc/os-release && echo \"$PRETTY_NAME\"'").strip()
+    record.kernel = remote.check("uname -r").strip()
+    record.docker_version, record.docker_api_version = version.get("Version"), version.get("ApiVersion")
+    record.status = "running"
     run.save_manifest()
     outcomes = MachineRun(scenario, run, box.name, remote, style, box.lab_images,
                           known_limits=lab.known_limits(box), log=log,
                           allow_live_user=allow_live_user).execute()
-    record["status"] = "done"
+    record.status = "done"
     run.save_manifest()
     return outcomes
 
@@ -310,7 +299,7 @@ def _dispose(machines: list[Machine], policy: str, status: str, broke: bool, log
             started = time.monotonic()
             try:
                 machine.destroy(log=log)
-                run.machine(machine.name)["destroy_seconds"] = round(time.monotonic() - started, 2)
+                run.machine(machine.name).destroy_seconds = round(time.monotonic() - started, 2)
             except MachineError as exc:
                 log(f"error: {exc}")
         else:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ArtifactsError, ConfigError
-from ..judge.evidence import StepEvidence
+from .records import MachineRecord, Manifest, StepRecord
 
 MANIFEST = "manifest.json"
 SCENARIO_COPY = "scenario.yaml"
@@ -111,15 +111,16 @@ class RunDir:
         self.path = root / run_id
         # Evidence may come from someone's server: readable by its owner only.
         self.path.mkdir(mode=0o700, parents=True, exist_ok=False)
-        self.manifest: dict = {}
+        self.manifest = Manifest(run_id, scenario="")
         self.digests: dict[str, str] = {}
         self._adopted: set[str] = set()
 
     @classmethod
-    def create(cls, root: Path, scenario: str, scenario_text: str = "", **fields) -> RunDir:
+    def create(cls, root: Path, scenario: str, scenario_text: str = "", instance: str | None = None,
+               matrix: str | None = None, **fields: str) -> RunDir:
         run = cls(root, new_run_id(scenario))
-        run.manifest = {"run_id": run.run_id, "layout": LAYOUT, "scenario": scenario, "status": "running",
-                        "started": _now(), "finished": None, "machines": {}, **fields}
+        run.manifest = Manifest(run.run_id, scenario, layout=LAYOUT, started=_now(), instance=instance,
+                                matrix=matrix, extra=dict(fields))
         if scenario_text:
             run.write(SCENARIO_COPY, scenario_text)
         run.save_manifest()
@@ -155,18 +156,18 @@ class RunDir:
                 self.digests[relative] = digest(path.read_bytes())
                 self._adopted.add(relative)
 
-    def machine(self, name: str) -> dict:
-        return self.manifest["machines"].setdefault(name, {"modes": [], "steps": []})
+    def machine(self, name: str) -> MachineRecord:
+        return self.manifest.machine(name)
 
     def save_manifest(self) -> None:
-        self.manifest["artifacts"] = dict(sorted(self.digests.items()))
-        _written(self.path / MANIFEST, to_json(self.manifest).encode())
+        self.manifest.artifacts = dict(sorted(self.digests.items()))
+        _written(self.path / MANIFEST, to_json(self.manifest.as_json()).encode())
 
     def finish(self, status: str) -> None:
-        for name in self.manifest["machines"]:
+        for name in self.manifest.machines:
             self.adopt(name)
-        self.manifest["status"] = status
-        self.manifest["finished"] = _now()
+        self.manifest.status = status
+        self.manifest.finished = _now()
         self.save_manifest()
 
 
@@ -224,6 +225,7 @@ class StepRef:
     status: str
     seconds: float
     detail: str
+    question: str = ""
 
     @property
     def files(self) -> StepFiles:
@@ -243,41 +245,33 @@ class RunView:
         if manifest_path.is_symlink():
             raise ConfigError(f"{manifest_path}: is a symbolic link, not a run's manifest")
         try:
-            self.manifest = json.loads(manifest_path.read_text())
+            text = manifest_path.read_bytes().decode()
         except FileNotFoundError:
             raise ConfigError(f"{path}: not a run (no {MANIFEST})") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"{manifest_path}: not valid JSON ({exc})") from None
-        if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("machines"), dict) \
-                or "run_id" not in self.manifest or "scenario" not in self.manifest:
-            raise ConfigError(f"{manifest_path}: not a run's manifest (no run_id, scenario or machines)")
+        self.manifest = Manifest.parse(text, str(manifest_path))
 
     @property
     def run_id(self) -> str:
-        return self.manifest["run_id"]
+        return self.manifest.run_id
 
     @property
     def scenario_name(self) -> str:
-        return self.manifest["scenario"]
+        return self.manifest.scenario
 
     @property
     def layout(self) -> int:
-        return self.manifest.get("layout", 1)
+        return self.manifest.layout
 
     @property
-    def machines(self) -> dict[str, dict]:
-        return self.manifest["machines"]
+    def machines(self) -> dict[str, MachineRecord]:
+        return self.manifest.machines
 
     def steps(self, machine: str) -> list[StepRef]:
-        refs = []
-        for position, step in enumerate(self.machines[machine].get("steps", []), start=1):
-            try:
-                refs.append(StepRef(machine, int(step.get("number", position)), step["id"], step["mode"],
-                                    step["status"], float(step.get("seconds", 0)), step.get("detail", "")))
-            except (KeyError, TypeError, ValueError):
-                raise ConfigError(f"{self.path / MANIFEST}: machine {machine}: step {position} is "
-                                  f"malformed ({json.dumps(step)[:120]})") from None
-        return refs
+        return [StepRef(machine, step.number or position, step.id, step.mode, step.status, float(step.seconds),
+                        step.detail, step.question or "")
+                for position, step in enumerate(self.machines[machine].steps, start=1)]
 
     def all_steps(self) -> list[StepRef]:
         return [ref for machine in self.machines for ref in self.steps(machine)]
@@ -293,18 +287,10 @@ class RunView:
         data = self.read_bytes(relative)
         return data.decode(errors="replace") if data is not None else None
 
-    def step_record(self, ref: StepRef) -> dict | None:
+    def step_record(self, ref: StepRef) -> StepRecord | None:
         """The step's .json (command, exit status, verdicts); None for a step that never ran."""
         text = self.read_text(ref.files.file("json"))
-        if text is None:
-            return None
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{self.path / ref.files.file('json')}: not valid JSON ({exc})") from None
-        if not isinstance(record, dict) or "exit_code" not in record:
-            raise ConfigError(f"{self.path / ref.files.file('json')}: not a step record (no exit_code)")
-        return record
+        return None if text is None else StepRecord.parse(text, str(self.path / ref.files.file("json")))
 
     def mode_facts(self, machine: str, mode: str) -> dict:
         relative = StepFiles.mode_file(machine, mode, "mode.json")
@@ -317,12 +303,9 @@ class RunView:
             raise ConfigError(f"{self.path / relative}: not a mode's facts")
         return facts
 
-    def evidence(self, ref: StepRef, record: dict) -> StepEvidence:
-        files = ref.files
-        return StepEvidence(self._inside(files.file("facts")), record.get("exit_code"),
-                            self.read_text(files.file("stdout")) or "", self.read_text(files.file("stderr")) or "",
-                            self.mode_facts(ref.machine, ref.mode),
-                            reader=lambda name: self.read_bytes(files.fact(name)))
+    def facts_folder(self, ref: StepRef) -> Path:
+        """The step's facts folder, never through a link out of the run."""
+        return self._inside(ref.files.file("facts"))
 
     def scenario_text(self) -> str | None:
         return self.read_text(SCENARIO_COPY)
@@ -340,8 +323,8 @@ class RunView:
         return limits
 
     def verify(self) -> Integrity:
-        recorded = self.manifest.get("artifacts")
-        if self.layout < LAYOUT or not isinstance(recorded, dict):
+        recorded = self.manifest.artifacts
+        if self.layout < LAYOUT or recorded is None:
             return Integrity(unverifiable=True)
         report = Integrity()
         for relative, wanted in sorted(recorded.items()):

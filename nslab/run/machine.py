@@ -24,6 +24,7 @@ from .capture import Capture
 from .images import image_refs, provide_images
 from .layout import KNOWN_LIMITS, RunDir, StepFiles
 from .material import copy_files
+from .records import ModeEntry, StepEntry, StepRecord
 from .stopping import take_marker, watched
 
 # After a step timed out: how long the machine has to answer a `true` before it counts as gone.
@@ -47,12 +48,10 @@ class StepOutcome:
     #: The question the step asks in several modes, kept in the manifest for steps that never ran too.
     question: str | None = None
 
-    def summary(self) -> dict:
-        summary = {"number": self.number, "id": self.step, "mode": self.mode, "status": str(self.status),
-                   "seconds": round(self.seconds, 2), "detail": self.detail}
-        if self.question:
-            summary["question"] = self.question
-        return summary
+    def entry(self) -> StepEntry:
+        """As the manifest lists it."""
+        return StepEntry(self.step, self.mode, str(self.status), self.number, round(self.seconds, 2), self.detail,
+                         self.question or None)
 
 
 class MachineRun:
@@ -109,7 +108,7 @@ class MachineRun:
                 # every command until its timeout: one is enough to say so.
                 reason = (f"the machine stopped answering: step {step.id} timed out and a "
                           f"{PROBE_TIMEOUT:.0f} s probe got no answer")
-                self.record["error"] = reason
+                self.record.error = reason
                 self._log(f"error: {reason}")
                 self._fail_rest(steps[position + 1:], reason, failed_here=False)
                 break
@@ -163,7 +162,7 @@ class MachineRun:
                                    allow_live_user=self.allow_live_user)
         except DaemonError as exc:
             self.run.write(mode_file("daemon.log"), exc.daemon_log or "")
-            self.record["modes"].append({"mode": mode_name, "status": str(Status.ERROR), "error": str(exc)})
+            self.record.modes.append(ModeEntry(mode_name, str(Status.ERROR), error=str(exc)))
             self.run.save_manifest()
             raise
         self.state = state
@@ -176,10 +175,8 @@ class MachineRun:
         self.run.write(mode_file("daemon-config"), state.persisted)
         self.run.write(mode_file("subuid"), state.subuid)
         self.run.write(mode_file("subgid"), state.subgid)
-        self.record["modes"].append({"mode": mode_name, "status": "applied", "changed": state.changed,
-                                     "seconds": round(state.seconds, 2), "engine": mode.engine,
-                                     "remap_user": mode.remap_user,
-                                     "data_root": state.info.get("DockerRootDir")})
+        self.record.modes.append(ModeEntry(mode_name, "applied", state.changed, round(state.seconds, 2),
+                                           mode.engine, mode.remap_user, state.info.get("DockerRootDir")))
         self.run.save_manifest()
         return state
 
@@ -236,7 +233,7 @@ class MachineRun:
             # Not yet: this attempt's files move aside, every one of them kept as evidence.
             kept = StepFiles(self.machine, step.mode, number, f"{step.id}.attempt-{len(attempts) + 1}")
             self.run.move_step(files, kept)
-            self.run.write_json(kept.file("json"), attempt["record"])
+            self.run.write_json(kept.file("json"), attempt["record"].as_json())
             attempts.append({"attempt": len(attempts) + 1, "status": str(status), "files": kept.stem,
                              "seconds": round(result.seconds, 3)})
             time.sleep(step.eventually.every)
@@ -247,10 +244,10 @@ class MachineRun:
                               question=step.question)
         record = attempt["record"]
         if step.eventually:
-            record["eventually"] = {"within": step.eventually.within, "attempts": attempts + [
+            record.eventually = {"within": step.eventually.within, "attempts": attempts + [
                 {"attempt": len(attempts) + 1, "status": str(status), "files": files.stem,
                  "seconds": round(result.seconds, 3)}]}
-        self.run.write_json(files.file("json"), record)
+        self.run.write_json(files.file("json"), record.as_json())
         return outcome
 
     def _attempt(self, step: Step, files: StepFiles) -> dict:
@@ -267,18 +264,14 @@ class MachineRun:
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
                                 result.stderr, self.mode_facts)
         verdicts = judge_step(step.expect, evidence, self.known_limits, step.timeout)
-        record = {
-            "step": step.id, "title": step.title, "mode": step.mode, "command": command_text,
-            "question": step.question, "refs": step.refs,
-            "exit_code": result.exit_code, "duration_seconds": round(result.seconds, 3),
-            "status": str(worst(v.status for v in verdicts)), "verdicts": [v.as_dict() for v in verdicts],
-            "evidence_read": evidence.read, "stopped": stopped, "facts_seconds": round(facts_seconds, 3),
-        }
+        record = StepRecord(result.exit_code, step.id, step.title, step.mode, command_text, step.question,
+                            list(step.refs), round(result.seconds, 3), str(worst(v.status for v in verdicts)),
+                            [v.as_dict() for v in verdicts], list(evidence.read), stopped, round(facts_seconds, 3))
         return {"result": result, "verdicts": verdicts, "record": record}
 
     def _record(self, outcome: StepOutcome) -> None:
         self.outcomes.append(outcome)
-        self.record["steps"].append(outcome.summary())
+        self.record.steps.append(outcome.entry())
         self.run.save_manifest()
         self._log(f"{outcome.number:02d} {outcome.step:<28} {outcome.status:<7} "
                   f"{outcome.seconds:5.1f}s  {outcome.detail}".rstrip())

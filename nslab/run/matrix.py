@@ -184,7 +184,7 @@ class Matrix:
                     return
                 result = run_lab(cell.scenario, self.lab, [cell.box], self.destroy, self.docker_url,
                                  instance=instance, log=self._cell_log(cell),
-                                 extra_manifest={"matrix": self.matrix_id}, hosts=self.hosts)
+                                 matrix=self.matrix_id, hosts=self.hosts)
             cell.state, cell.run_path = result.status, result.run_path
             counts: dict[str, int] = {}
             for outcome in result.outcomes:

@@ -43,7 +43,8 @@ def test_each_goal_takes_its_figure_from_the_bench_or_the_newest_passed_run(tmp_
                "offline": {"judge": 0.35, "compare100": 2.7}}
     vm = tmp_path / "20261123T101500Z-userns-abc123"
     vm.mkdir()
-    (vm / "manifest.json").write_text(json.dumps({"scenario": "userns", "status": "passed", "seconds": 130.0,
+    (vm / "manifest.json").write_text(json.dumps({"run_id": vm.name, "scenario": "userns", "status": "passed",
+                                                  "seconds": 130.0,
                                                   "machines": {"debian12-vm": {"provider": "libvirt",
                                                                                "up_seconds": 50.0}}}))
     by_key = {goal.key: goal for goal in fill(goals(), results, tmp_path)}

@@ -24,7 +24,7 @@ def hand_edited(run: Path) -> str:
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["machines"]["debian12"]["steps"][3] = {"id": 5}
     (run / "manifest.json").write_text(json.dumps(manifest))
-    return f"{run}/manifest.json: machine debian12: step 4 is malformed"
+    return f"{run}/manifest.json: machine debian12: step 4: has no 'mode', 'status'"
 
 
 def step_file_missing(run: Path) -> str:

@@ -5,14 +5,14 @@ the project's machines, and every machine it starts is destroyed at the end.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import docker
@@ -47,19 +47,61 @@ class NotInjected(Exception):
 
 
 @dataclass
-class Outcome:
-    name: str
-    survived: bool
-    detail: str
+class FaultResult:
+    """What one fault (or bad input) did, field by field: what tests assert and the summary counts."""
+    name: str = ""
+    kind: str = "fault"
     injected: bool = True
+    survived: bool = False
+    #: The exit status of the run (or command) the fault hit, and its manifest's status.
+    exit_code: int | None = None
+    status: str | None = None
+    steps_kept: int | None = None
+    #: Files its run recorded that are missing or changed, and steps it listed that cannot be read.
+    lost: int = 0
+    #: Machines (containers, domains) the fault's run left behind.
+    left: list[str] = field(default_factory=list)
+    #: The line nslab said about it.
+    said: str = ""
+    #: What only this fault observes (a daemon back, a restart's seconds, a witness still running).
+    observed: dict = field(default_factory=dict)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    inject: Callable[..., FaultResult]
+    #: Injected into the suite's one shared machine (given as its argument), not into a run of its own.
+    on_machine: bool = False
+    #: Interrupts a host service every clone shares: held alone, after the other clones' work.
+    alone: bool = False
+    kind: str = "fault"
+
+
+#: The faults, in the order they run. A new fault: a FaultSuite method and its @fault line.
+FAULTS: list[Fault] = []
+
+
+def fault(name: str, on_machine: bool = False, alone: bool = False, kind: str = "fault"):
+    def register(method):
+        FAULTS.append(Fault(name, method, on_machine, alone, kind))
+        return method
+    return register
 
 
 @dataclass
 class Summary:
-    faults: list[Outcome] = field(default_factory=list)
-    bad_inputs: list[Outcome] = field(default_factory=list)
-    artifacts_lost: int = 0
+    faults: list[FaultResult] = field(default_factory=list)
+    bad_inputs: list[FaultResult] = field(default_factory=list)
     machines_left: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        data = self.as_dict()
+        return (data["faults_survived"] == data["faults_injected"] and data["faults_not_injected"] == 0
+                and data["artifacts_lost"] == 0 and data["machines_left_behind"] == 0
+                and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
 
     def as_dict(self) -> dict:
         injected = [f for f in self.faults if f.injected]
@@ -67,12 +109,12 @@ class Summary:
             "faults_injected": len(injected),
             "faults_survived": sum(f.survived for f in injected),
             "faults_not_injected": len(self.faults) - len(injected),
-            "artifacts_lost": self.artifacts_lost,
+            "artifacts_lost": sum(f.lost for f in self.faults + self.bad_inputs),
             "machines_left_behind": len(self.machines_left),
             "bad_inputs_tried": len(self.bad_inputs),
             "bad_inputs_rejected_cleanly": sum(b.survived for b in self.bad_inputs),
-            "faults": [vars(f) for f in self.faults],
-            "bad_inputs": [vars(b) for b in self.bad_inputs],
+            "faults": [asdict(f) for f in self.faults],
+            "bad_inputs": [asdict(b) for b in self.bad_inputs],
             "machines_left": self.machines_left,
         }
 
@@ -94,34 +136,34 @@ class FaultSuite:
         return subprocess.run([INVOKE, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL, **popen)
 
-    def _record(self, kind: list, name: str, check) -> None:
+    def _record(self, results: list[FaultResult], name: str, kind: str, inject: Callable[[], FaultResult]) -> None:
         try:
-            survived, detail = check()
+            result = inject()
         except NotInjected as exc:
-            kind.append(Outcome(name, False, str(exc), injected=False))
-            self.log(f"COULD NOT INJECT: {name}: {exc}")
-            return
+            result = FaultResult(injected=False, detail=str(exc))
         except Exception as exc:   # a fault that escapes its check is a fault not survived
-            survived, detail = False, f"unexpected {type(exc).__name__}: {exc}"
-        kind.append(Outcome(name, survived, detail))
-        self.log(f"{'survived' if survived else 'NOT SURVIVED'}: {name}: {detail}")
+            result = FaultResult(detail=f"unexpected {type(exc).__name__}: {exc}")
+        result.name, result.kind = name, kind
+        results.append(result)
+        verdict = "COULD NOT INJECT" if not result.injected else "survived" if result.survived else "NOT SURVIVED"
+        self.log(f"{verdict}: {name}: {result.detail}")
 
-    def _alone(self, fault):
+    def _results(self, kind: str) -> list[FaultResult]:
+        return self.summary.bad_inputs if kind == "bad input" else self.summary.faults
+
+    def _alone(self, inject: Callable[[], FaultResult]) -> FaultResult:
         with HOST_SERVICES.exclusive(self.log):
-            return fault()
+            return inject()
 
-    def _lost_artifacts(self, run_path: Path) -> int:
+    @staticmethod
+    def _lost_artifacts(view: RunView) -> int:
         """Files the run recorded that are now missing or changed (their digests), and steps the
-        manifest lists as judged whose command, outputs or record cannot be read, added to the
-        summary's count. A step whose machine or connection was cut under it never wrote its record:
-        nothing of it was lost."""
-        view = RunView(run_path)
+        manifest lists as judged whose command, outputs or record cannot be read. A step whose
+        machine or connection was cut under it never wrote its record: nothing of it was lost."""
         integrity = view.verify()
         lost = len(integrity.missing) + len(integrity.changed)
-        recorded = view.manifest.get("artifacts") or {}
+        recorded = view.manifest.artifacts or {}
         for ref in view.all_steps():
-            # A step cut by its machine or connection (an error the run never got to record) wrote
-            # no record: nothing of it can be lost. A step whose record the run wrote must read back.
             cut = ref.status == Status.ERROR and ref.files.file("json") not in recorded
             if ref.status == Status.NOT_RUN or cut:
                 continue
@@ -132,11 +174,17 @@ class FaultSuite:
                 except ConfigError:
                     readable = False
                 lost += not readable
-        self.summary.artifacts_lost += lost
         return lost
+
+    def _run_result(self, run_path: Path, exit_code: int | None, **fields) -> FaultResult:
+        """What a run hit by a fault kept: its exit, its manifest's status, its steps, what was lost."""
+        view = RunView(run_path)
+        return FaultResult(exit_code=exit_code, status=view.manifest.status, steps_kept=view.manifest.step_count(),
+                           lost=self._lost_artifacts(view), **fields)
 
     # --- the suite ----------------------------------------------------------
     def run(self) -> Summary:
+        shared = [f for f in FAULTS if f.on_machine]
         machine = VagrantMachine(self.box, self.docker_url, instance=self._instance("shared"))
         try:
             machine.up(log=lambda _: None)
@@ -144,47 +192,41 @@ class FaultSuite:
             try:
                 wait_ready(remote)
                 build_offline(remote, ["alpine"])
-                self._record(self.summary.faults, "daemon refuses a mode", lambda: self.refused_mode(remote))
-                self._record(self.summary.faults, "dockerd killed mid-step", lambda: self.dockerd_killed(remote))
-                self._record(self.summary.faults, "sshd session killed mid-step",
-                             lambda: self.sshd_killed(machine))
-                self._record(self.summary.bad_inputs, "remap range overlapping /etc/subuid",
-                             lambda: self.overlapping_range(remote))
+                for each in shared:
+                    self._record(self._results(each.kind), each.name, each.kind,
+                                 lambda each=each: each.inject(self, SharedMachine(machine, remote)))
             finally:
                 remote.close()
         finally:
             machine.destroy(log=lambda _: None)
-        self._record(self.summary.faults, "machine that fails to come up", self.broken_box)
-        self._record(self.summary.faults, "Ctrl-C during a run", self.interrupted_run)
-        self._record(self.summary.faults, "invoke down of the machine a run is using", self.down_during_run)
-        # These two interrupt a host service every clone shares: held alone, after the other clones' work.
-        self._record(self.summary.faults, "host Docker daemon restarted mid-run",
-                     lambda: self._alone(self.host_daemon_restarted))
-        self._record(self.summary.faults, "the artifacts' filesystem full mid-run", self.artifacts_full)
-        self._record(self.summary.faults, "a VM's qemu killed mid-step", self.qemu_killed)
-        self._record(self.summary.faults, "nslab's libvirtd killed mid-run", lambda: self._alone(self.libvirtd_killed))
-        self._record(self.summary.faults, "two runs at once", self.concurrent_runs)
+        for each in (f for f in FAULTS if not f.on_machine):
+            inject = lambda each=each: each.inject(self)
+            self._record(self._results(each.kind), each.name, each.kind,
+                         (lambda inject=inject: self._alone(inject)) if each.alone else inject)
         for name, check in self.bad_input_checks():
-            self._record(self.summary.bad_inputs, name, check)
+            self._record(self.summary.bad_inputs, name, "bad input", check)
         self.summary.machines_left = self.machines_left()
         return self.summary
 
-    def refused_mode(self, remote: Remote):
-        style = DaemonJsonStyle()
+    @fault("daemon refuses a mode", on_machine=True)
+    def refused_mode(self, shared: SharedMachine) -> FaultResult:
+        remote, style = shared.remote, DaemonJsonStyle()
         apply_mode(remote, DaemonMode("standard"), style, log=lambda _: None)
         bad = DaemonMode("bogus", extra_options=(("bogus-option", True),))
         try:
             apply_mode(remote, bad, style, log=lambda _: None)
-            return False, "the daemon accepted a bogus option"
+            return FaultResult(detail="the daemon accepted a bogus option")
         except DaemonError as exc:
             error, daemon_log = str(exc), exc.daemon_log
-        restored = style.read(remote) == DaemonMode("standard").daemon_options()
-        back = bool(remote.docker.ping())
-        ok = "refused" in error and "bogus-option" in daemon_log and restored and back
-        return ok, f"{error[:120]} | daemon log names the option: {'bogus-option' in daemon_log}; " \
-                   f"last good config restored: {restored}; daemon back: {back}"
+        observed = {"log_names_the_option": "bogus-option" in (daemon_log or ""),
+                    "last_good_config_restored": style.read(remote) == DaemonMode("standard").daemon_options(),
+                    "daemon_back": bool(remote.docker.ping())}
+        return FaultResult(survived="refused" in error and all(observed.values()), said=error, observed=observed,
+                           detail=f"{error[:120]} | {observed}")
 
-    def dockerd_killed(self, remote: Remote):
+    @fault("dockerd killed mid-step", on_machine=True)
+    def dockerd_killed(self, shared: SharedMachine) -> FaultResult:
+        remote = shared.remote
         killer = Remote(remote.endpoint).open()
         sleeper = f"{self.tag}-sleeper"
 
@@ -209,14 +251,17 @@ class FaultSuite:
                                   f"(step exit {result.exit_code} after {seconds:.1f}s)")
             remote.reset_docker_api()
             wait_ready(remote, timeout=90)      # systemd restarts docker.service
-            ok = result.exit_code != 0 and seconds < 30
-            return ok, f"step ended with status {result.exit_code} after {seconds:.1f}s " \
-                       f"({(result.stderr or result.stdout).strip()[-100:]}); daemon back"
+            said = (result.stderr or result.stdout).strip()[-100:]
+            return FaultResult(survived=result.exit_code != 0 and seconds < 30, exit_code=result.exit_code,
+                               said=said, observed={"step_seconds": round(seconds, 1), "daemon_back": True},
+                               detail=f"step ended with status {result.exit_code} after {seconds:.1f}s ({said}); "
+                                      f"daemon back")
         finally:
             killer.close()
 
-    def sshd_killed(self, machine: VagrantMachine):
-        endpoint = machine.ssh_endpoint()
+    @fault("sshd session killed mid-step", on_machine=True)
+    def sshd_killed(self, shared: SharedMachine) -> FaultResult:
+        endpoint = shared.machine.ssh_endpoint()
         victim = Remote(endpoint).open()
         killer = Remote(endpoint).open()
         try:
@@ -235,30 +280,37 @@ class FaultSuite:
             started = time.monotonic()
             try:
                 victim.run(f"sh -c 'sleep 30; : {marker}'", timeout=60)
-                return False, "the command outlived its sshd"
+                return FaultResult(detail="the command outlived its sshd")
             except MachineError as exc:
                 seconds = time.monotonic() - started
                 fresh = Remote(endpoint).open()
-                alive = fresh.check("echo ok").strip() == "ok"
+                again = fresh.check("echo ok").strip() == "ok"
                 fresh.close()
-                return seconds < 30 and alive, f"killed {name} ({sshd}); {exc} after {seconds:.1f}s; " \
-                                               f"a new connection works: {alive}"
+                return FaultResult(survived=seconds < 30 and again, said=str(exc),
+                                   observed={"seconds": round(seconds, 1), "new_connection_works": again},
+                                   detail=f"killed {name} ({sshd}); {exc} after {seconds:.1f}s; "
+                                          f"a new connection works: {again}")
         finally:
             victim.close()
             killer.close()
 
-    def overlapping_range(self, remote: Remote):
-        before = remote.check("cat /etc/subuid /etc/subgid /etc/passwd /etc/docker/daemon.json", sudo=True)
+    @fault("remap range overlapping /etc/subuid", on_machine=True, kind="bad input")
+    def overlapping_range(self, shared: SharedMachine) -> FaultResult:
+        remote = shared.remote
+        watched = "cat /etc/subuid /etc/subgid /etc/passwd /etc/docker/daemon.json"
+        before = remote.check(watched, sudo=True)
         mode = DaemonMode("clash", userns_remap="clash", subid_start=100500, subid_count=100)
         try:
             apply_mode(remote, mode, DaemonJsonStyle(), log=lambda _: None)
-            return False, "an overlapping range was accepted"
+            return FaultResult(detail="an overlapping range was accepted")
         except ConfigError as exc:
-            unchanged = remote.check("cat /etc/subuid /etc/subgid /etc/passwd /etc/docker/daemon.json",
-                                     sudo=True) == before
-            return unchanged and "\n" not in str(exc), f"{exc}; machine unchanged: {unchanged}"
+            unchanged = remote.check(watched, sudo=True) == before
+            return FaultResult(survived=unchanged and "\n" not in str(exc), said=str(exc),
+                               observed={"machine_unchanged": unchanged},
+                               detail=f"{exc}; machine unchanged: {unchanged}")
 
-    def broken_box(self):
+    @fault("machine that fails to come up")
+    def broken_box(self) -> FaultResult:
         host = docker.DockerClient(base_url=self.docker_url)
         broken = f"nslab/{self.tag}-broken:latest"
         dockerfile = f'FROM {self.box.image}:latest\nCMD ["/bin/false"]\n'.encode()
@@ -272,12 +324,13 @@ class FaultSuite:
             machine = VagrantMachine(self.box, self.docker_url, instance=instance)
             try:
                 machine.up(log=lambda _: None)
-                return False, "a broken box came up"
+                return FaultResult(detail="a broken box came up")
             except MachineError as exc:
                 error = str(exc)
             machine.destroy(log=lambda _: None)
             left = [c.name for c in host.containers.list(all=True) if c.name.startswith(instance.prefix)]
-            return not left, f"up failed: {error[:100]}...; destroyed, containers left: {left}"
+            return FaultResult(survived=not left, left=left, said=error,
+                               detail=f"up failed: {error[:100]}...; destroyed, containers left: {left}")
         finally:
             del os.environ["NSLAB_IMAGE"], os.environ["NSLAB_BOOT_TIMEOUT"]
             host.images.remove(broken, force=True)
@@ -301,13 +354,13 @@ class FaultSuite:
             new = [p for p in set(artifacts_dir().glob("2*")) - before if (p / "manifest.json").is_file()]
             if new:
                 run_path = new[0]
-                machines = json.loads((run_path / "manifest.json").read_text()).get("machines", {})
-                if any(len(m.get("steps", [])) >= steps for m in machines.values()):
+                if any(len(m.steps) >= steps for m in RunView(run_path).machines.values()):
                     break
             time.sleep(0.3)
         return process, run_path
 
-    def interrupted_run(self):
+    @fault("Ctrl-C during a run")
+    def interrupted_run(self) -> FaultResult:
         process, run_path = self._start_run(f"{self.tag}-sigint")
         if process.poll() is not None:
             raise NotInjected(f"the run ended (exit {process.returncode}) before Ctrl-C could be sent")
@@ -316,36 +369,40 @@ class FaultSuite:
             process.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
-            return False, "the run did not stop within 120 s of Ctrl-C"
+            return FaultResult(detail="the run did not stop within 120 s of Ctrl-C")
         if run_path is None:
-            return False, "the run never recorded a step"
-        manifest = json.loads((run_path / "manifest.json").read_text())
-        steps = sum(len(m["steps"]) for m in manifest["machines"].values())
-        lost = self._lost_artifacts(run_path)
-        ok = process.returncode == 130 and manifest["status"] == "interrupted" and steps >= 3 and lost == 0
-        return ok, f"exit {process.returncode}, manifest {manifest['status']}, {steps} steps kept, " \
-                   f"{lost} artifacts lost"
+            return FaultResult(exit_code=process.returncode, detail="the run never recorded a step")
+        result = self._run_result(run_path, process.returncode)
+        result.survived = result.exit_code == 130 and result.status == "interrupted" \
+            and (result.steps_kept or 0) >= 3 and result.lost == 0
+        result.detail = f"exit {result.exit_code}, manifest {result.status}, {result.steps_kept} steps kept, " \
+                        f"{result.lost} artifacts lost"
+        return result
 
-    def down_during_run(self):
+    @fault("invoke down of the machine a run is using")
+    def down_during_run(self) -> FaultResult:
         instance = f"{self.tag}-down"
         process, run_path = self._start_run(instance, "--destroy", "always")
-        if process.poll() is not None:
+        if process.poll() is not None or run_path is None:
+            process.kill()
             raise NotInjected(f"the run ended (exit {process.returncode}) before `invoke down` could be tried")
         down = self._invoke("down", "--instance", instance, timeout=300)
         try:
             process.communicate(timeout=600)
         except subprocess.TimeoutExpired:
             process.kill()
-            return False, "the run did not finish within 600 s of `invoke down`"
-        manifest = json.loads((run_path / "manifest.json").read_text())
-        lost = self._lost_artifacts(run_path)
-        said = next((line for line in down.stdout.splitlines() if "is in use by" in line), "")
-        ok = down.returncode == 1 and f"is in use by pid {process.pid}" in said and process.returncode == 0 \
-            and manifest["status"] == "passed" and lost == 0
-        return ok, f"down exit {down.returncode} ({said.strip() or down.stdout.strip()[-200:]}); the run went " \
-                   f"on: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost"
+            return FaultResult(detail="the run did not finish within 600 s of `invoke down`")
+        said = next((line.strip() for line in down.stdout.splitlines() if "is in use by" in line), "")
+        result = self._run_result(run_path, process.returncode, said=said,
+                                  observed={"down_exit": down.returncode, "run_pid": process.pid})
+        result.survived = down.returncode == 1 and f"is in use by pid {process.pid}" in said \
+            and result.exit_code == 0 and result.status == "passed" and result.lost == 0
+        result.detail = f"down exit {down.returncode} ({said or down.stdout.strip()[-200:]}); the run went on: " \
+                        f"exit {result.exit_code}, manifest {result.status}, {result.lost} artifacts lost"
+        return result
 
-    def host_daemon_restarted(self):
+    @fault("host Docker daemon restarted mid-run", alone=True)
+    def host_daemon_restarted(self) -> FaultResult:
         """nslab's own host dockerd stopped and started again while a run uses a machine on it. Under
         live-restore every other container machine must keep running; the run itself loses its SSH
         connection (the port's proxy restarts with the daemon) and must say so in one line, keep what it
@@ -363,8 +420,7 @@ class FaultSuite:
             if process.poll() is not None or run_path is None:
                 process.kill()
                 raise NotInjected(f"the run ended (exit {process.returncode}) before the daemon could be restarted")
-            machines = json.loads((run_path / "manifest.json").read_text())["machines"]
-            own = {machine.get("container") for machine in machines.values()}
+            own = {machine.container for machine in RunView(run_path).machines.values()}
             running = {c.name for c in host.containers.list()} - own
             started = time.monotonic()
             # Held across the gap: a process finding no daemon meanwhile waits for this one to answer
@@ -380,20 +436,22 @@ class FaultSuite:
                 output, _ = process.communicate(timeout=600)
             except subprocess.TimeoutExpired:
                 process.kill()
-                return False, "the run did not end within 600 s of the restart"
-            manifest = json.loads((run_path / "manifest.json").read_text())
-            lost = self._lost_artifacts(run_path)
+                return FaultResult(detail="the run did not end within 600 s of the restart")
+            manifest = RunView(run_path).manifest
+            said = next((text for text in [m.said("lost during") for m in manifest.machines.values()] if text),
+                        manifest.error or "")
             left = sorted(own & {c.name for c in host.containers.list(all=True)})
-            said = next((text for machine in manifest["machines"].values()
-                         for text in [machine.get("error") or ""] + [step["detail"] for step in machine["steps"]]
-                         if "lost during" in text), manifest.get("error") or "")
+            result = self._run_result(run_path, process.returncode, left=left, said=said, observed={
+                "restart_seconds": round(restart, 1), "others_running": len(running), "stopped_by_it": stopped,
+                "traceback": "Traceback" in output})
             # The machine's published port goes through the daemon's proxy, which restarts with it: the run's
             # connection is always cut, and the run must say so and fail, never pass on it or hang.
-            clear = "Traceback" not in output and process.returncode == 1 and bool(said)
-            ok = not stopped and clear and lost == 0 and not left
-            return ok, f"restarted in {restart:.1f}s; {len(running)} other containers, stopped by it: {stopped}; " \
-                       f"the run: exit {process.returncode}, manifest {manifest['status']}, {lost} artifacts lost, " \
-                       f"its machine left: {left}" + (f"; said: {said[:200]}" if said else "")
+            result.survived = not stopped and "Traceback" not in output and result.exit_code == 1 and bool(said) \
+                and result.lost == 0 and not left
+            result.detail = f"restarted in {restart:.1f}s; {len(running)} other containers, stopped by it: " \
+                            f"{stopped}; the run: exit {result.exit_code}, manifest {result.status}, {result.lost} " \
+                            f"artifacts lost, its machine left: {left}" + (f"; said: {said[:200]}" if said else "")
+            return result
         finally:
             witness.remove(force=True)
 
@@ -404,7 +462,8 @@ class FaultSuite:
         except docker.errors.NotFound:
             return "gone"          # removed by its own run meanwhile, not stopped by the restart
 
-    def artifacts_full(self):
+    @fault("the artifacts' filesystem full mid-run")
+    def artifacts_full(self) -> FaultResult:
         """The artifacts' filesystem full mid-run: a tmpfs far smaller than a run."""
         folder = Path(tempfile.mkdtemp(prefix="nslab-full-"))
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FULL_TMPFS_KIB}k", "nslab-full", str(folder)],
@@ -418,16 +477,16 @@ class FaultSuite:
             runs = [p for p in folder.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
             if process.returncode == 0:
                 raise NotInjected(f"the whole run fit in {FULL_TMPFS_KIB} KiB")
-            if not runs:
-                return False, f"exit {process.returncode}, no run kept: {process.stdout.strip()[-300:]}"
-            manifest = json.loads((runs[0] / "manifest.json").read_text())
-            steps = sum(len(m["steps"]) for m in manifest["machines"].values())
-            lost = self._lost_artifacts(runs[0])
             output = process.stdout + process.stderr
-            said = [line for line in output.splitlines() if "No space left on device" in line]
-            ok = process.returncode == 1 and said and "Traceback" not in output and lost == 0
-            return ok, f"exit {process.returncode}, {steps} steps kept, {lost} artifacts lost; said: " \
-                       f"{said[0].strip()[:200] if said else output.strip()[-300:]}"
+            if not runs:
+                return FaultResult(exit_code=process.returncode, detail=f"no run kept: {output.strip()[-300:]}")
+            said = next((line.strip() for line in output.splitlines() if "No space left on device" in line), "")
+            result = self._run_result(runs[0], process.returncode, said=said,
+                                      observed={"traceback": "Traceback" in output})
+            result.survived = result.exit_code == 1 and bool(said) and "Traceback" not in output and result.lost == 0
+            result.detail = f"exit {result.exit_code}, {result.steps_kept} steps kept, {result.lost} artifacts " \
+                            f"lost; said: {said[:200] if said else output.strip()[-300:]}"
+            return result
         finally:
             subprocess.run(["umount", str(folder)], capture_output=True)
             folder.rmdir()
@@ -443,22 +502,25 @@ class FaultSuite:
         if process.poll() is not None or run_path is None:
             process.kill()
             raise NotInjected(f"the VM's run ended (exit {process.returncode}) before the fault could be injected")
-        machine = next(iter(json.loads((run_path / "manifest.json").read_text())["machines"].values()))
-        return process, run_path, machine["domain"]
+        domain = RunView(run_path).manifest.only_machine().domain
+        if domain is None:
+            process.kill()
+            raise NotInjected(f"the VM's run names no libvirt domain in {run_path}")
+        return process, run_path, domain
 
-    def _vm_outcome(self, process, run_path: Path, domain: str) -> tuple[int, str, int, bool]:
+    def _vm_outcome(self, process, run_path: Path, domain: str) -> FaultResult:
         try:
             output, _ = process.communicate(timeout=600)
         except subprocess.TimeoutExpired:
             process.kill()
             output = "(no end within 600 s)"
-        lost = self._lost_artifacts(run_path)
         said = next((line.strip() for line in output.splitlines() if "error: " in line), "")
         hostvirt.ensure_libvirtd(log=lambda _: None)
-        left = domain in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split()
-        return process.returncode, said, lost, left
+        left = [domain] if domain in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split() else []
+        return self._run_result(run_path, process.returncode, left=left, said=said)
 
-    def qemu_killed(self):
+    @fault("a VM's qemu killed mid-step")
+    def qemu_killed(self) -> FaultResult:
         process, run_path, domain = self._vm_run("qemu")
         found = subprocess.run(["pgrep", "-f", f"guest={domain}"], capture_output=True, text=True).stdout.split()
         if not found:
@@ -466,29 +528,35 @@ class FaultSuite:
             raise NotInjected(f"no qemu process of domain {domain}")
         for pid in found:
             os.kill(int(pid), signal.SIGKILL)
-        code, said, lost, left = self._vm_outcome(process, run_path, domain)
-        status = json.loads((run_path / "manifest.json").read_text())["status"]
-        ok = code == 1 and status in ("error", "failed") and said and lost == 0 and not left
-        return ok, f"qemu of {domain} killed; the run: exit {code}, manifest {status}, {lost} artifacts lost, " \
-                   f"domain left: {left}; said: {said[:200]}"
+        result = self._vm_outcome(process, run_path, domain)
+        result.survived = result.exit_code == 1 and result.status in ("error", "failed") and bool(result.said) \
+            and result.lost == 0 and not result.left
+        result.detail = f"qemu of {domain} killed; the run: exit {result.exit_code}, manifest {result.status}, " \
+                        f"{result.lost} artifacts lost, domain left: {bool(result.left)}; said: {result.said[:200]}"
+        return result
 
-    def libvirtd_killed(self):
+    @fault("nslab's libvirtd killed mid-run", alone=True)
+    def libvirtd_killed(self) -> FaultResult:
         process, run_path, domain = self._vm_run("virtd", "--destroy", "always")
         pid = read_pid("/run/libvirtd.pid")
         if hostvirt.libvirtd_netns() != hostvirt.NETNS or not alive(pid):
             process.kill()
             raise NotInjected("the libvirtd running is not nslab's own; nslab never kills another")
         os.kill(pid, signal.SIGKILL)
-        code, said, lost, left = self._vm_outcome(process, run_path, domain)
-        status = json.loads((run_path / "manifest.json").read_text())["status"]
+        result = self._vm_outcome(process, run_path, domain)
+        result.observed["libvirt_answers_again"] = hostvirt.answers()
         # The VM's qemu lives on without libvirtd and the run's SSH connection with it: the lab finishes;
         # its destroy needs libvirtd back, which nslab starts again.
-        ok = code == 0 and status == "passed" and lost == 0 and not left and hostvirt.answers()
-        return ok, f"nslab's libvirtd killed mid-run; the run: exit {code}, manifest {status}, {lost} artifacts " \
-                   f"lost, domain left: {left}, libvirt answers again: {hostvirt.answers()}" + \
-                   (f"; said: {said[:200]}" if said else "")
+        result.survived = result.exit_code == 0 and result.status == "passed" and result.lost == 0 \
+            and not result.left and result.observed["libvirt_answers_again"]
+        result.detail = f"nslab's libvirtd killed mid-run; the run: exit {result.exit_code}, manifest " \
+                        f"{result.status}, {result.lost} artifacts lost, domain left: {bool(result.left)}, " \
+                        f"libvirt answers again: {result.observed['libvirt_answers_again']}" + \
+                        (f"; said: {result.said[:200]}" if result.said else "")
+        return result
 
-    def concurrent_runs(self):
+    @fault("two runs at once")
+    def concurrent_runs(self) -> FaultResult:
         names = [f"{self.tag}-a", f"{self.tag}-b"]
         before = set(artifacts_dir().glob("2*"))
         processes = [subprocess.Popen([INVOKE, "up", "scenario=workshop", "--instance", name, "--destroy",
@@ -506,20 +574,19 @@ class FaultSuite:
             raise NotInjected("the first run did not take its instance within 120 s")
         busy = self._invoke("up", "scenario=workshop", "--instance", names[0], timeout=120)
         outputs = [p.communicate(timeout=900)[0] for p in processes]
-        runs = sorted(set(artifacts_dir().glob("2*")) - before)
-        containers = set()
-        for run in runs:
-            manifest = json.loads((run / "manifest.json").read_text())
-            containers |= {m.get("container") for m in manifest["machines"].values()}
-            self._lost_artifacts(run)
-        ok = (all(p.returncode == 0 for p in processes) and len(runs) == 2 and len(containers) == 2
+        runs = [RunView(path) for path in sorted(set(artifacts_dir().glob("2*")) - before)]
+        containers = {machine.container for view in runs for machine in view.machines.values()}
+        exits = [p.returncode for p in processes]
+        ok = (exits == [0, 0] and len(runs) == 2 and len(containers) == 2
               and busy.returncode == 2 and "in use by pid" in busy.stderr)
-        detail = (f"exits {[p.returncode for p in processes]}, runs {[r.name for r in runs]}, "
-                  f"machines {sorted(containers)}; run on a busy instance: exit {busy.returncode} "
-                  f"({busy.stderr.strip()[:120]})")
+        detail = (f"exits {exits}, runs {[view.run_id for view in runs]}, machines {sorted(containers)}; run on a "
+                  f"busy instance: exit {busy.returncode} ({busy.stderr.strip()[:120]})")
         if not ok:
             detail += " | " + " | ".join(o[-300:] for o in outputs)
-        return ok, detail
+        return FaultResult(survived=ok, lost=sum(self._lost_artifacts(view) for view in runs),
+                           said=busy.stderr.strip(), detail=detail,
+                           observed={"exits": exits, "runs": len(runs), "machines": len(containers),
+                                     "busy_exit": busy.returncode})
 
     def bad_input_checks(self):
         base = (PROJECT_ROOT / "scenarios" / "workshop.yaml").read_text()
@@ -544,13 +611,15 @@ class FaultSuite:
         yield "unknown destroy policy", lambda: self._refused(["up", "scenario=userns", "--destroy", "sometimes"],
                                                              "--destroy sometimes")
 
-    def _refused(self, args: list[str], must_name: str):
+    def _refused(self, args: list[str], must_name: str) -> FaultResult:
         before = sorted(p.name for p in artifacts_dir().glob("*"))
         result = self._invoke(*args, timeout=120)
-        after = sorted(p.name for p in artifacts_dir().glob("*"))
+        unchanged = sorted(p.name for p in artifacts_dir().glob("*")) == before
         line = result.stderr.strip()
-        ok = result.returncode == 2 and line.count("\n") == 0 and must_name in line and before == after
-        return ok, f"exit {result.returncode}: {line[:160]}"
+        ok = result.returncode == 2 and line.count("\n") == 0 and must_name in line and unchanged
+        return FaultResult(survived=ok, exit_code=result.returncode, said=line,
+                           observed={"artifacts_unchanged": unchanged},
+                           detail=f"exit {result.returncode}: {line[:160]}")
 
     def machines_left(self) -> list[str]:
         host = docker.DockerClient(base_url=self.docker_url)
@@ -558,6 +627,13 @@ class FaultSuite:
         if not hostvirt.missing_tools() and hostvirt.answers():
             left += [d for d in hostvirt.virsh("list", "--all", "--name", check=False).stdout.split() if self.tag in d]
         return left
+
+
+@dataclass
+class SharedMachine:
+    """The suite's one machine the faults that need no run of their own are injected into."""
+    machine: VagrantMachine
+    remote: Remote
 
 
 def print_summary(summary: Summary, console) -> None:

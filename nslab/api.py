@@ -550,7 +550,7 @@ def down(box_names: str | None = None, host_daemon: bool = False, instance_name:
     still needs them (naming what it keeps them for)."""
     from .machines.hostdocker import stop_own_daemon
     from .machines.hostshare import HOST_SERVICES
-    from .machines.hostvirt import stop_own_libvirt
+    from .machines.providers import PROVIDERS
 
     with HOST_SERVICES.in_use(log):
         failures = _destroy_machines(box_names, instance_name)
@@ -561,26 +561,22 @@ def down(box_names: str | None = None, host_daemon: bool = False, instance_name:
         elif why != "not running":
             failures += 1
             log(f"host docker: nslab's own daemon {why}")
-        if stop_own_libvirt():
-            log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
+        for provider in PROVIDERS.values():
+            provider.stop_host_services(log)
     return 1 if failures else 0
 
 
 def _destroy_machines(box_names: str | None, instance_name: str | None) -> int:
-    from .machines.base import instances
+    from .machines.base import chosen_instances
     from .machines.hostdocker import ensure_host_docker
-    from .machines.hostvirt import remove_idle_network
+    from .machines.providers import PROVIDERS
     from .run.lab import InstanceBusy, instance_lock
 
     lab = load_lab()
     wanted = {box.name for box in parse_boxes(box_names, lab)} if box_names else set(lab.boxes)
     url = ensure_host_docker(log)
     failures = 0
-    chosen = [i for i in instances() if instance_name is None or i.name == instance_name]
-    if instance_name is not None and not chosen:
-        raise ConfigError(f"--instance {instance_name}: no such instance (known: "
-                          f"{', '.join(i.name for i in instances())})")
-    for instance in chosen:
+    for instance in chosen_instances(instance_name):
         try:
             # Held while destroying: a run in progress keeps its machine, one started meanwhile is refused.
             with instance_lock(instance):
@@ -589,8 +585,8 @@ def _destroy_machines(box_names: str | None, instance_name: str | None) -> int:
             failures += 1
             log(f"error: instance '{instance.name}' is in use by {busy.holder}: its machines are not destroyed; "
                 f"stop that run first (Ctrl-C), or let it finish")
-    if remove_idle_network(lab.providers["libvirt"].network):
-        log(f"libvirt: removed the idle network {lab.providers['libvirt'].network}")
+    for provider in PROVIDERS.values():
+        provider.destroy_leftovers(lab, log)
     if not failures:
         log("no lab machine left" if not box_names else f"no {', '.join(sorted(wanted))} machine left")
     return failures
@@ -663,17 +659,14 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
     """An interactive shell on a machine a run kept (`--destroy never`), through `vagrant ssh`."""
     import os
 
-    from .machines.base import instances
+    from .machines.base import chosen_instances
     from .machines.hostdocker import ensure_host_docker
     from .machines.vagrant import listed_states, vagrant_env
 
     lab = load_lab()
     if box_name:
         lab.box(box_name)
-    chosen = [i for i in instances() if instance_name is None or i.name == instance_name]
-    if instance_name is not None and not chosen:
-        raise ConfigError(f"--instance {instance_name}: no such instance (known: "
-                          f"{', '.join(i.name for i in instances())})")
+    chosen = chosen_instances(instance_name)
     url = ensure_host_docker(log)
     running = [(instance, name) for instance in chosen for name, state in listed_states(url, instance).items()
                if state == "running" and box_name in (None, name)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.lab import Box
+from ..errors import ConfigError
 from ..paths import clone_id, state_dir, vagrant_home
 
 
@@ -119,6 +120,15 @@ def instances() -> list[Instance]:
     others = sorted(p.name for p in folder.iterdir()
                     if p.is_dir() and any((p / "machines").glob("*/*/id"))) if folder.exists() else []
     return [DEFAULT_INSTANCE] + [Instance(name) for name in others]
+
+
+def chosen_instances(name: str | None) -> list[Instance]:
+    """The instance --instance names (refused when there is none of that name), or every instance."""
+    known = instances()
+    chosen = [i for i in known if name is None or i.name == name]
+    if name is not None and not chosen:
+        raise ConfigError(f"--instance {name}: no such instance (known: {', '.join(i.name for i in known)})")
+    return chosen
 
 
 _ports_given: set[int] = set()

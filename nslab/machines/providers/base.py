@@ -42,6 +42,13 @@ class Provider:
     def after_destroy(self, machine) -> None:
         pass
 
+    def destroy_leftovers(self, lab, log) -> None:
+        """After `invoke down` destroyed machines: what they left on the host that none uses any more."""
+
+    def stop_host_services(self, log) -> None:
+        """`invoke down --host-daemon`: stops what nslab started on the host for this provider's
+        machines, unless a machine or another clone still needs it."""
+
     def vagrant_settings(self, box, lab, instance) -> dict:
         """The machine as the Vagrantfile applies it: box, provider options, SSH and ports."""
         raise NotImplementedError

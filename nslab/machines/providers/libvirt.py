@@ -50,6 +50,17 @@ class LibvirtProvider(Provider):
         from ..vmport import PortRelay
         PortRelay(machine.instance.prefix, machine.name).stop()
 
+    def destroy_leftovers(self, lab, log) -> None:
+        from ..hostvirt import remove_idle_network
+        network = lab.providers["libvirt"].network
+        if remove_idle_network(network):
+            log(f"libvirt: removed the idle network {network}")
+
+    def stop_host_services(self, log) -> None:
+        from ..hostvirt import stop_own_libvirt
+        if stop_own_libvirt():
+            log("libvirt: nslab's own libvirtd and virtlogd stopped, namespace removed")
+
     def vagrant_settings(self, box, lab, instance) -> dict:
         from ..hostvirt import known_accelerator, pool_name
         from ..vmport import PortRelay

@@ -685,6 +685,7 @@ def login(box_name: str | None = None, instance_name: str | None = None) -> int:
 
 
 def status() -> int:
+    from .daemon.describe import machine_facts
     from .machines.base import instances
     from .machines.hostdocker import ensure_host_docker
     from .machines.providers import PROVIDERS
@@ -717,7 +718,7 @@ def status() -> int:
                 state = f"not available here: {reason}"
             elif state == "running":
                 try:
-                    ssh, docker_version, mode = _machine_facts(box, url, instance)
+                    ssh, docker_version, mode = machine_facts(box, url, instance)
                 except MachineError as exc:
                     if listed_states(url, instance).get(box.name) != "running":
                         continue    # destroyed by its run while it was listed (a matrix cell)
@@ -728,32 +729,3 @@ def status() -> int:
     console.print(table)
     return 0
 
-
-def _machine_facts(box, url: str, instance) -> tuple[str, str, str]:
-    """A running machine's SSH endpoint, Docker version and daemon mode, read from it."""
-    import docker
-    import requests
-
-    from .daemon.styles import config_style
-    from .machines.connection import Remote
-    from .machines.vagrant import VagrantMachine
-
-    endpoint = VagrantMachine(box, url, instance=instance).ssh_endpoint()
-    remote = Remote(endpoint).open(attempts_until=10)
-    try:
-        mode = describe_mode(config_style(box.config_style).read(remote), remote.docker.info())
-        return f"{endpoint.user}@{endpoint.host}:{endpoint.port}", remote.docker.version().get("Version", "?"), mode
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        raise MachineError(f"its daemon did not answer ({type(exc).__name__})") from None
-    finally:
-        remote.close()
-
-
-def describe_mode(options: dict | None, info: dict) -> str:
-    from .daemon.modes import userns_on
-
-    remap = (options or {}).get("userns-remap")
-    userns = userns_on(info)
-    if remap:
-        return f"userns-remap={remap}" + ("" if userns else " (configured, not active)")
-    return "standard (root)" + (" but userns is active" if userns else "")

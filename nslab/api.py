@@ -490,20 +490,9 @@ def _prove(judgement):
 
 
 def _write_judgement(judgement, proof=None) -> None:
-    """judgement.json beside the run's evidence: derived from it, never evidence itself."""
-    from .run.layout import write_json
+    from .judge.judgement_file import write_judgement
 
-    proofs = {p.step.ref: p for p in proof.steps} if proof else {}
-    target = judgement.view.path / "judgement.json"
-    write_json(target, {"run_id": judgement.view.run_id, "status": judgement.status,
-                        "integrity": judgement.integrity.problems(),
-                        "steps": [{"machine": s.machine, "mode": s.mode, "number": s.number,
-                                   "id": s.ref.step_id, "status": str(s.status),
-                                   "recorded_status": s.recorded_status,
-                                   "verdicts": [v.as_dict() for v in s.verdicts],
-                                   **({"proof": [c.as_dict() for c in proofs[s.ref].checks]}
-                                      if s.ref in proofs else {})} for s in judgement.steps]})
-    log(f"wrote {target}")
+    log(f"wrote {write_judgement(judgement, proof)}")
 
 
 def compare(runs: str | None = None, baseline: str | None = None, out: str | None = None) -> int:

@@ -373,6 +373,7 @@ def faults() -> int:
 def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None) -> int:
     """Measures nslab against the raw operations and `vagrant ssh -c`; prints ratios, writes JSON + PNG."""
     from .harness.bench import Bench, matrix_figures, write_results
+    from .harness.benchtable import goals_table, measures_table, profile_lines
     from .harness.goals import fill, goals
     from .machines.boxes import build_box
     from .machines.hostdocker import ensure_host_docker
@@ -387,54 +388,13 @@ def bench(scenario_name: str = "userns", repeat: int = 5, out: str | None = None
     results["matrix"] = matrix_figures(artifacts_dir())
     results["goals"] = [goal.as_dict() for goal in fill(goals(), results, artifacts_dir())]
     json_path, png_path = write_results(results, Path(out) if out else PROJECT_ROOT / "bench")
-    table = Table(title=f"nslab bench: {scenario.name} lab, {repeat} runs each (median \\[min–max])")
-    for column in ("measure", "value", "ratio", "goal"):
-        table.add_column(column)
-    r = results
-    table.add_row("raw (one SSH connection, no harness)", _spread_text(r["raw"]), "1.00", "the floor")
-    table.add_row("nslab, machine up (command phase)", _spread_text(r["nslab"]),
-                  f"{r['ratios']['nslab_over_raw']:.2f}× raw", "≤ 1.15× raw")
-    table.add_row("vagrant ssh -c per command", _spread_text(r["vagrant_ssh"]),
-                  f"{r['ratios']['vagrant_ssh_over_nslab']:.1f}× nslab", "nslab ≥ 20× faster")
-    table.add_row("nslab from cold (bring-up, destroy)", _spread_text(r["nslab_cold"]), "", "")
-    table.add_row("round trip, nslab connection", f"{r['rtt_ms']['median']:.1f} ms (p95 {r['rtt_ms']['p95']:.1f})",
-                  "", "≤ 10 ms median")
-    table.add_row("round trip, vagrant ssh -c true", f"{r['vagrant_ssh_rtt_ms']['median']:.0f} ms", "", "")
-    if r.get("matrix"):
-        m = r["matrix"]
-        table.add_row(f"matrix, {len(m['cells'])} cells", f"sequential {m['sequential_seconds']:.0f}s, "
-                      f"--jobs 3 {m['jobs3_seconds']:.0f}s", f"{m['jobs3_over_sequential']:.2f}×", "≤ 0.6×")
-    else:
-        table.add_row("matrix", "no sequential and --jobs 3 run of the same cells yet", "", "≤ 0.6×")
-    console.print(table)
-    _print_profiles(r)
-    goals = Table(title="speed goals (issue 12): figure now, before, met or not")
-    for column in ("goal", "now", "before", "limit", "", "from"):
-        goals.add_column(column, overflow="fold")
-    for goal in r["goals"]:
-        now = "—" if goal["now"] is None else f"{goal['now']:.2f}{goal['unit']}"
-        goals.add_row(goal["goal"], now, goal["before"], f"≤ {goal['limit']}{goal['unit']}",
-                      "[green]met[/]" if goal["met"] else "[bold red]not met[/]", goal["source"])
-    console.print(goals)
-    met = sum(goal["met"] for goal in r["goals"])
-    log(f"{met} of {len(r['goals'])} goals met; wrote {json_path} and {png_path}")
+    console.print(measures_table(results))
+    for line in profile_lines(results):
+        log(line)
+    console.print(goals_table(results["goals"]))
+    met = sum(goal["met"] for goal in results["goals"])
+    log(f"{met} of {len(results['goals'])} goals met; wrote {json_path} and {png_path}")
     return 0
-
-
-def _print_profiles(results: dict) -> None:
-    warm, cold = results.get("profile_warm") or {}, results.get("profile_cold") or {}
-    if warm:
-        log(f"profile of a warm {results['scenario']} run: {warm['total']:.1f}s = commands {warm['commands']:.1f}s"
-            f" + facts {warm['facts']:.1f}s + mode switches {warm['mode_switches']:.1f}s + verdicts and files "
-            f"{warm['other']:.1f}s" + (f" (stopped early: {', '.join(warm['stopped_early'])})"
-                                      if warm["stopped_early"] else ""))
-    if cold:
-        log(f"profile of a cold run: {cold['total']:.1f}s = vagrant up {cold['vagrant_up']:.1f}s + connection "
-            f"{cold['connect']:.1f}s + lab {cold['lab']:.1f}s + destroy {cold['destroy']:.1f}s")
-
-
-def _spread_text(spread: dict) -> str:
-    return f"{spread['median']:.1f}s [{spread['min']:.1f}–{spread['max']:.1f}]"
 
 
 def judge(run: str | None = None, write: bool = False, mutate: bool = False) -> int:

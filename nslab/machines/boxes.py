@@ -75,6 +75,7 @@ def _apt_uris(text: str) -> list[str]:
 
 def recipe_hash(box: Box) -> str:
     """Changes whenever anything that goes into the box changes."""
+    assert box.suite is not None, "only a box built here (from a suite) has a recipe"
     digest = hashlib.sha256()
     for part in (box.suite, debian_mirror(), box.provider, box.init, box.layout, ",".join(box.extra_packages)):
         digest.update(part.encode() + b"\0")
@@ -143,6 +144,7 @@ def build_container_box(box: Box, docker_url: str, force: bool = False, log=prin
             for change in changes:
                 import_cmd += ["--change", change]
             _run(import_cmd + ["-", image_ref(box)], out, log_path, stdin=tar.stdout)
+            assert tar.stdout is not None       # stdout=PIPE
             tar.stdout.close()
             if tar.wait() != 0:
                 raise MachineError(f"box {box.name}: tar of the root filesystem failed; see {log_path}")
@@ -168,6 +170,7 @@ def _build_rootfs(box: Box, rootfs: Path, kind: str, out, log_path: Path) -> Non
 
 
 def _rootfs_command(box: Box, rootfs: Path, kind: str) -> list[str]:
+    assert box.suite is not None, "only a box built here (from a suite) has a root filesystem to build"
     return [str(provision_dir() / BOX_DIR / "build-rootfs.sh"), box.suite, debian_mirror(), str(rootfs),
             str(vagrant_public_key()), box.init, box.layout, ",".join(box.extra_packages), kind]
 

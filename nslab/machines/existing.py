@@ -40,8 +40,11 @@ class ExistingHost(Machine):
             return "unreachable"
 
     def ssh_endpoint(self) -> SshEndpoint:
-        return SshEndpoint(host=self.box.host, port=self.box.port, user=self.box.user,
-                           key_file=os.path.expanduser(self.box.identity_file),
+        host, user, identity_file = self.box.host, self.box.user, self.box.identity_file
+        # The ssh provider's check_box refuses a box without them.
+        assert host is not None and user is not None and identity_file is not None
+        return SshEndpoint(host=host, port=self.box.port, user=user,
+                           key_file=os.path.expanduser(identity_file),
                            known_hosts=os.path.expanduser(self.box.known_hosts or DEFAULT_KNOWN_HOSTS),
                            accept_new_host_key=self.accept_new_host_key)
 

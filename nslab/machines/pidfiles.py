@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import TypeGuard
 
 from ..poll import poll_until
 
@@ -15,7 +16,7 @@ def read_pid(path: Path | str) -> int | None:
         return None
 
 
-def alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> TypeGuard[int]:
     if not pid:
         return False
     try:

@@ -145,8 +145,8 @@ class PortRelay:
 
     def ensure(self, port: int, netns: str | None, timeout: float = 10) -> int:
         """Starts the relay unless it runs; returns its port."""
-        if self.running() and self.port():
-            return self.port()
+        if self.running() and (running_port := self.port()):
+            return running_port
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port_file.write_text(str(port))
         command = [sys.executable, "-m", "nslab.machines.vmport", "--port", str(port), "--domain", self.domain]

@@ -14,7 +14,8 @@ import sys
 
 from invoke import Collection, task
 
-from nslab import api
+from nslab import commands
+from nslab.commands.common import HostTargets
 from nslab.errors import NslabError
 
 
@@ -54,9 +55,9 @@ HOST_HELP = {
 
 
 def _hosts(host: str, identity: str, known_hosts: str, accept_new_host_key: bool,
-           allow_disruption: bool) -> api.HostTargets:
-    return api.HostTargets(_value("host", host) or None, _value("identity", identity) or None,
-                           known_hosts or None, accept_new_host_key, allow_disruption)
+           allow_disruption: bool) -> HostTargets:
+    return HostTargets(_value("host", host) or None, _value("identity", identity) or None,
+                       known_hosts or None, accept_new_host_key, allow_disruption)
 
 
 @task(positional=["scenario"], help={
@@ -80,8 +81,8 @@ def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=Fal
     """Bring up machines and run a lab on them; every step judged, a verdict table at the end.
     Existing hosts (--host) are left exactly as found: restored and verified after the run (exit 2 if not)."""
     _help_if_asked("up", scenario)
-    _exit(api.up, _value("scenario", scenario), _value("box", box) or None, _value("destroy", destroy),
-          instance or None, allow_live_user, _value("provider", provider) or None, prove,
+    _exit(commands.up.execute, _value("scenario", scenario), _value("box", box) or None,
+          _value("destroy", destroy), instance or None, allow_live_user, _value("provider", provider) or None, prove,
           _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption), docker_packages or None)
 
 
@@ -98,7 +99,7 @@ def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, d
            host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False):
     """Run labs on several boxes or existing hosts in parallel, each cell on a machine of its own
     (a host's cells take turns); compare them all."""
-    _exit(api.matrix, boxes or None, scenarios, int(jobs), continue_on_failure, destroy,
+    _exit(commands.matrix.execute, boxes or None, scenarios, int(jobs), continue_on_failure, destroy,
           _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption))
 
 
@@ -113,7 +114,8 @@ def restore(c, box="", host="", identity="", known_hosts="", accept_new_host_key
     """Restore existing hosts from the bundle a run kept on them, then verify them (exit 2 if not as found).
     Needed only when a run was cut off before it restored (the connection lost, the process killed);
     the next `invoke up` on such a host does it first anyway."""
-    _exit(api.restore, _value("box", box) or None, _hosts(host, identity, known_hosts, accept_new_host_key, False))
+    _exit(commands.restore.execute, _value("box", box) or None,
+          _hosts(host, identity, known_hosts, accept_new_host_key, False))
 
 
 @task(help={
@@ -124,7 +126,7 @@ def restore(c, box="", host="", identity="", known_hosts="", accept_new_host_key
 def bench(c, scenario="userns", repeat=5, out=""):
     """Measure nslab against the raw operations and `vagrant ssh -c`; print ratios, write JSON and a chart.
     The matrix figure comes from the newest sequential and --jobs 3 runs of the same cells."""
-    _exit(api.bench, _value("scenario", scenario), int(repeat), out or None)
+    _exit(commands.bench.execute, _value("scenario", scenario), int(repeat), out or None)
 
 
 @task
@@ -132,7 +134,7 @@ def faults(c):
     """Inject real faults (refused mode, killed dockerd and sshd, broken box, Ctrl-C, host daemon restart,
     full disk, killed qemu and libvirtd, two runs at once) and bad inputs; print what was survived,
     artifacts lost and machines left behind."""
-    _exit(api.faults)
+    _exit(commands.faults.execute)
 
 
 def _optional_positional(task_name: str, flag: str) -> None:
@@ -160,7 +162,7 @@ def judge(c, run="", write=False, mutate=False):
     """Judge a run again from its artifacts alone, offline: the verdict table, every edited file named.
     Exits 0 when every verdict passed, 1 when one failed (or, with --mutate, a check cannot fail),
     2 when evidence changed or the run is unreadable."""
-    _exit(api.judge, _value("run", run) or None, write, mutate)
+    _exit(commands.judge.execute, _value("run", run) or None, write, mutate)
 
 
 @task(help={
@@ -171,7 +173,7 @@ def judge(c, run="", write=False, mutate=False):
 })
 def compare(c, runs="", baseline="", out=""):
     """Modes × machines side by side; reports in Markdown, HTML, JSON and JUnit XML."""
-    _exit(api.compare, runs or None, baseline or None, out or None)
+    _exit(commands.compare.execute, runs or None, baseline or None, out or None)
 
 
 @task(help={
@@ -185,8 +187,8 @@ def compare(c, runs="", baseline="", out=""):
 def nightly(c, boxes="", scenarios="", jobs=0, keep=0, folder="", from_runs=""):
     """Run the night's cells, keep them as a night, compare with the night before: every change named
     with the distro and Docker of both nights. Exits 1 on a change, 0 with "no change since <night>"."""
-    _exit(api.nightly, boxes or None, scenarios or None, int(jobs) or None, int(keep) or None, folder or None,
-          from_runs or None)
+    _exit(commands.nightly.execute, boxes or None, scenarios or None, int(jobs) or None, int(keep) or None,
+          folder or None, from_runs or None)
 
 
 @task(help={
@@ -196,7 +198,7 @@ def nightly(c, boxes="", scenarios="", jobs=0, keep=0, folder="", from_runs=""):
 def history(c, folder="", out=""):
     """One page over the kept nights: cells × nights coloured by verdict, drift marked, each change at the
     night it first appeared, links to each night's report."""
-    _exit(api.history, folder or None, out or None)
+    _exit(commands.history.execute, folder or None, out or None)
 
 
 @task(help={
@@ -205,7 +207,7 @@ def history(c, folder="", out=""):
 def docs(c, out=""):
     """Build the documentation site (docs/ and mkdocs.yml) with `mkdocs build --strict`: a broken link or
     anchor, a missing page or a page left out of the nav fails it (exit 1, each warning named)."""
-    _exit(api.docs, out or None)
+    _exit(commands.docs.execute, out or None)
 
 
 @task(auto_shortflags=False, help={
@@ -217,7 +219,7 @@ def docs(c, out=""):
 })
 def down(c, box="", host_daemon=False, instance=""):
     """Destroy this clone's lab machines (of every instance, or of one); machines a run is using are left to it."""
-    _exit(api.down, box or None, host_daemon=host_daemon, instance_name=instance or None)
+    _exit(commands.down.execute, box or None, host_daemon=host_daemon, instance_name=instance or None)
 
 
 @task(help={
@@ -227,13 +229,13 @@ def down(c, box="", host_daemon=False, instance=""):
 def login(c, box="", instance=""):
     """An interactive shell on a lab machine a run kept (`invoke up … --destroy never`), as `vagrant ssh`
     gives it; one line saying so when none runs."""
-    _exit(api.login, box or None, instance or None)
+    _exit(commands.login.execute, box or None, instance or None)
 
 
 @task
 def status(c):
     """List lab machines, their state and their daemon's current mode."""
-    _exit(api.status)
+    _exit(commands.status.execute)
 
 
 @task(name="build", help={
@@ -244,7 +246,7 @@ def status(c):
 })
 def box_build(c, box="", force=False, provider=""):
     """Build lab boxes offline from Debian packages (cached by recipe): container images, VM boxes."""
-    _exit(api.build, box or None, force=force, provider=provider or None)
+    _exit(commands.build.execute, box or None, force=force, provider=provider or None)
 
 
 box = Collection("box")

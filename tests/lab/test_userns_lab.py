@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from nslab import api
+from nslab.commands import up
 from nslab.judge.parse import parse_ps
 from nslab.subids import parse_subids, range_of
 
@@ -191,7 +191,7 @@ steps:
     expect:
       exit: 0
 """)
-    assert api.up(str(scenario), destroy="never") == 1
+    assert up.execute(str(scenario), destroy="never") == 1
     manifest = json.loads(((userns_run[1].parent / "latest") / "manifest.json").read_text())
     assert manifest["scenario"] == "wrong" and manifest["status"] == "failed"
     latest = (userns_run[1].parent / "latest").resolve()

@@ -50,13 +50,13 @@ def test_same_as_must_name_a_box(tmp_path):
 
 
 def test_bad_providers_are_refused_before_anything_runs():
-    from nslab import api
+    from nslab.commands import build, up
     with pytest.raises(ConfigError, match=r"--provider xen: expected one of docker, libvirt, ssh, virtualbox"):
-        api.up("userns", provider="xen")
+        up.execute("userns", provider="xen")
     with pytest.raises(ConfigError, match=r"--provider virtualbox: no box of lab.yaml is built here"):
-        api.build(provider="virtualbox")
+        build.execute(provider="virtualbox")
     with pytest.raises(ConfigError, match=r"box 'debian11' has no libvirt machine"):
-        api.build("debian11", provider="libvirt")
+        build.execute("debian11", provider="libvirt")
 
 
 def test_the_debian_mirror_is_read_from_apt_sources_of_either_format():

@@ -1,0 +1,29 @@
+"""`invoke faults`: injects real faults and bad inputs; exits 0 only when every one was survived cleanly."""
+from __future__ import annotations
+
+from ..config.lab import load_lab
+from ..paths import artifacts_dir
+from .common import console, log, using_host_services
+
+
+@using_host_services
+def execute() -> int:
+    from ..harness.faults import FaultSuite, print_summary
+    from ..machines.boxes import build_box
+    from ..machines.hostdocker import ensure_host_docker
+    from ..run.layout import new_run_id, write_json
+
+    lab = load_lab()
+    url = ensure_host_docker(log)
+    build_box(lab.box("debian12"), url, log=log)
+    summary = FaultSuite(lab, url, log=log).run()
+    data = summary.as_dict()
+    path = artifacts_dir() / "faults" / f"{new_run_id('faults')}.json"
+    write_json(path, data)
+    print_summary(summary, console)
+    log(f"summary in {path}")
+    clean = (data["faults_survived"] == data["faults_injected"] and data["faults_not_injected"] == 0
+             and data["artifacts_lost"] == 0
+             and data["machines_left_behind"] == 0
+             and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
+    return 0 if clean else 1

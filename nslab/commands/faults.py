@@ -22,8 +22,4 @@ def execute() -> int:
     write_json(path, data)
     print_summary(summary, console)
     log(f"summary in {path}")
-    clean = (data["faults_survived"] == data["faults_injected"] and data["faults_not_injected"] == 0
-             and data["artifacts_lost"] == 0
-             and data["machines_left_behind"] == 0
-             and data["bad_inputs_rejected_cleanly"] == data["bad_inputs_tried"])
-    return 0 if clean else 1
+    return 0 if summary.clean else 1

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -27,7 +28,7 @@ from ..errors import ConfigError
 from ..judge.checks import KINDS
 from ..paths import scenarios_dir
 from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
-from .yamlfile import YamlDoc
+from .yamlfile import Loc, YamlDoc
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
 # {mode.engine}: the command line of the step's engine, as its user; {mode.options}: the mode's
@@ -52,7 +53,7 @@ class ImageSpec(Strict):
                              description="the scenario image the Dockerfile's `ARG BASE` / `FROM $BASE` names")
 
     @model_validator(mode="after")
-    def _pulled_or_built(self):
+    def _pulled_or_built(self) -> Self:
         if self.build is None and (self.pull is None or self.offline is None):
             raise ValueError("an image has 'pull' and 'offline', or 'build' and 'base'")
         if self.build is not None and self.base is None:
@@ -78,7 +79,7 @@ class ModeSpec(Strict):
     daemon_options: dict[str, bool | int | str | list[str]] = {}
 
     @model_validator(mode="after")
-    def _engine_known(self):
+    def _engine_known(self) -> Self:
         if self.engine not in ENGINES:
             raise ValueError(f"engine: unknown '{self.engine}' (known: {', '.join(ENGINES)})")
         rootless = ENGINES[self.engine].rootless
@@ -92,7 +93,7 @@ class ModeSpec(Strict):
         return self
 
     @model_validator(mode="after")
-    def _custom_user_only(self):
+    def _custom_user_only(self) -> Self:
         if self.userns_remap is not None and self.userns_remap != "default":
             if not re.match(USER_NAME, self.userns_remap):
                 raise ValueError(f"userns_remap: '{self.userns_remap}' is not a valid user name")
@@ -101,20 +102,26 @@ class ModeSpec(Strict):
         return self
 
 
-def _expect_model() -> type[BaseModel]:
-    """`expect:` takes one optional key per registered check kind (nslab/judge/checks/)."""
-    fields = {name: (kind.spec | None, None) for name, kind in KINDS.items()}
-    model = create_model("Expect", __base__=Strict, **fields)
+class ExpectBase(Strict):
+    """What every `expect:` has; its keys are made from the check kinds (`Expect`, below)."""
 
     def checks(self) -> list[str]:
         """The expectations this step states (`exit: 0` counts; `data_root: false` does not)."""
         return [name for name in KINDS if getattr(self, name) is not None and getattr(self, name) is not False]
 
-    model.checks = checks
-    return model
+
+def _expect_model() -> type[ExpectBase]:
+    """`expect:` takes one optional key per registered check kind (nslab/judge/checks/)."""
+    fields: dict[str, Any] = {name: (kind.spec | None, None) for name, kind in KINDS.items()}
+    return create_model("Expect", __base__=ExpectBase, **fields)
 
 
-Expect = _expect_model()
+if TYPE_CHECKING:
+    # A model made at import has no static fields: a type checker knows it by its base (and reads
+    # a check's expectation with getattr, as judging does).
+    Expect = ExpectBase
+else:
+    Expect = _expect_model()
 
 
 class StopWhen(Strict):
@@ -149,19 +156,19 @@ class Step(Strict):
     refs: list[str] = []
     #: In a block of questions (`each_mode`), what the expectations are in one mode instead:
     #: each check named here replaces the one of `expect`; `exit: null` drops it.
-    expect_in: dict[str, dict] = {}
+    expect_in: dict[str, dict[str, Any]] = {}
 
     #: The question this step asks, when a block of questions made it (its id without the mode).
     _question: str | None = PrivateAttr(default=None)
     #: Where the step is written in the file (for errors that name a line).
-    _where: tuple = PrivateAttr(default=())
+    _where: Loc = PrivateAttr(default=())
 
     @property
     def question(self) -> str | None:
         return self._question
 
     @model_validator(mode="after")
-    def _one_kind(self):
+    def _one_kind(self) -> Self:
         if (self.run is None) == (self.action is None):
             raise ValueError("a step has exactly one of 'run' or 'action'")
         if self.stop_when is not None and self.run is None:
@@ -199,12 +206,19 @@ class Scenario(Strict):
     images: dict[str, ImageSpec]
     modes: dict[str, ModeSpec]
     cleanup: Cleanup = Cleanup()
-    steps: list[Annotated[Annotated[Step, Tag("step")] | Annotated[Questions, Tag("questions")],
-                          Discriminator(lambda entry: "questions" if isinstance(entry, Questions) or
-                                        (isinstance(entry, dict) and "each_mode" in entry) else "step")]] = \
-        Field(min_length=1)
+    #: `steps:` as the file writes them: steps, and blocks of questions (see `steps`).
+    written_steps: list[Annotated[Annotated[Step, Tag("step")] | Annotated[Questions, Tag("questions")],
+                                  Discriminator(lambda entry: "questions" if isinstance(entry, Questions) or
+                                                (isinstance(entry, dict) and "each_mode" in entry) else "step")]] = \
+        Field(alias="steps", min_length=1)
 
     path: Path | None = Field(default=None, exclude=True)
+    _steps: list[Step] = PrivateAttr(default_factory=list)
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step in order, each block of questions expanded into its steps mode by mode (by load_scenario)."""
+        return self._steps
 
 
 
@@ -215,7 +229,7 @@ def render(command: str, image_refs: dict[str, str], file_paths: dict[str, str] 
     values = {"images": image_refs, "files": file_paths or {}}
     mode = mode or {"engine": "docker", "options": ""}
 
-    def fill(match: re.Match) -> str:
+    def fill(match: re.Match[str]) -> str:
         kind, name = match.groups()
         return mode[name] if kind == "mode" else shlex.quote(values[kind][name])
     return PLACEHOLDER.sub(fill, command)
@@ -227,6 +241,7 @@ MATERIAL_LIMIT = 1024 * 1024
 
 def material_folder(scenario: Scenario, relative: str) -> Path:
     """A folder a scenario brings (`files:`, an image's `build:`), inside the scenario's own folder."""
+    assert scenario.path is not None, "a scenario brings folders once loaded from its file"
     return scenario.path.parent / relative
 
 
@@ -270,15 +285,15 @@ def load_scenario(name_or_path: str) -> Scenario:
     doc = YamlDoc.read(path)
     scenario = doc.validate(Scenario)
     scenario.path = path
-    _expand_questions(doc, scenario)
+    scenario._steps = _expand_questions(doc, scenario)
     _check_references(doc, scenario)
     return scenario
 
 
-def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
+def _expand_questions(doc: YamlDoc, scenario: Scenario) -> list[Step]:
     """Each block of questions becomes its steps once per mode, mode by mode (one switch a mode)."""
     steps: list[Step] = []
-    for index, entry in enumerate(scenario.steps):
+    for index, entry in enumerate(scenario.written_steps):
         if isinstance(entry, Step):
             if entry.expect_in:
                 raise doc.error(("steps", index, "expect_in"), "expect_in applies to a step of an each_mode block")
@@ -310,7 +325,7 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> None:
                     raise doc.error(where + ("expect_in", mode) + tuple(first["loc"]), first["msg"]) from None
                 asked._question, asked._where = step.id, where
                 steps.append(asked)
-    scenario.steps = steps
+    return steps
 
 
 def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
@@ -326,21 +341,22 @@ def _check_references(doc: YamlDoc, scenario: Scenario) -> None:
                 raise doc.error(here, f"step '{step.id}' names no mode")
             raise doc.error(here + ("mode",), f"unknown mode '{step.mode}' "
                             f"(this scenario defines: {', '.join(scenario.modes)})")
-        if step.expect.data_root and ENGINES[scenario.modes[step.mode].engine].rootless:
+        if "data_root" in step.expect.checks() and ENGINES[scenario.modes[step.mode].engine].rootless:
             raise doc.error(here + ("expect",), f"data_root judges the machine's dockerd; mode '{step.mode}' "
                             f"runs {scenario.modes[step.mode].engine} (its data-root is verified as the mode starts)")
-        for position, image in enumerate(step.images):
-            if image not in scenario.images:
-                raise doc.error(here + ("images", position), f"unknown image '{image}' "
+        for position, image_name in enumerate(step.images):
+            if image_name not in scenario.images:
+                raise doc.error(here + ("images", position), f"unknown image '{image_name}' "
                                 f"(this scenario defines: {', '.join(scenario.images)})")
-        known = {"images": scenario.images, "files": scenario.files, "mode": MODE_PLACEHOLDERS}
+        known: dict[str, Collection[str]] = {"images": scenario.images, "files": scenario.files,
+                                             "mode": MODE_PLACEHOLDERS}
         for match in PLACEHOLDER.finditer(step.run or ""):
             kind, name = match.groups()
             if name not in known.get(kind, {}):
                 listed = [f"{{{k}.{n}}}" for k, names in known.items() for n in names]
                 raise doc.error(here + ("run",), f"unknown placeholder '{match.group(0)}' "
                                 f"(known: {', '.join(listed)})")
-    base = scenario.path.parent
+    base = doc.path.parent
     for name, relative in scenario.files.items():
         problem = check_material(base, relative)
         if problem:

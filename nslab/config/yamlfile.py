@@ -85,7 +85,7 @@ class YamlDoc:
 def _index(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        seen: set = set()
+        seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:

@@ -5,6 +5,9 @@ a connection or imports the machine layers.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
 from .checks import KINDS
 from .checks.base import line_with
 from .evidence import FactUnavailable, StepEvidence
@@ -13,12 +16,20 @@ from .verdict import Status, Verdict
 TIMED_OUT = -1          # the exit code a run records for a command killed at its timeout
 
 
-def stated_checks(expect) -> list[str]:
+class Expectations(Protocol):
+    """A step's `expect:` (nslab.config.scenario.Expect): one attribute per check kind, None when unstated."""
+
+    def checks(self) -> list[str]:
+        """The check kinds the step states, in registry order."""
+        ...
+
+
+def stated_checks(expect: Expectations) -> list[str]:
     """The expectations a step states, in registry order; a step that states none must exit 0."""
     return expect.checks() or ["exit"]
 
 
-def needed_facts(expect) -> list[str]:
+def needed_facts(expect: Expectations) -> list[str]:
     """The facts the run must capture for these expectations, each once."""
     facts: list[str] = []
     for name in stated_checks(expect):
@@ -28,7 +39,9 @@ def needed_facts(expect) -> list[str]:
     return facts
 
 
-def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout: float | None = None) -> list[Verdict]:
+def judge_step(expect: Expectations, evidence: StepEvidence, known_limits: Sequence[Mapping[str, str]],
+               timeout: float | None = None) -> list[Verdict]:
+    """known_limits: the machine's provider's, each a signature (a line of its error) and the reason."""
     if evidence.exit_code == TIMED_OUT:
         return [Verdict("timeout", Status.ERROR, f"done within {timeout or 0:.0f}s", None, evidence.stderr)]
     verdicts = [judge_check(name, getattr(expect, name), evidence) for name in stated_checks(expect)]
@@ -43,7 +56,7 @@ def judge_step(expect, evidence: StepEvidence, known_limits: list[dict], timeout
     return verdicts
 
 
-def judge_check(name: str, spec, evidence: StepEvidence) -> Verdict:
+def judge_check(name: str, spec: object, evidence: StepEvidence) -> Verdict:
     """One check on one step's evidence; evidence it cannot read makes an error, never a pass."""
     try:
         return KINDS[name].judge(spec, evidence)
@@ -58,5 +71,5 @@ def judge_check(name: str, spec, evidence: StepEvidence) -> Verdict:
 UNREADABLE = (ValueError, KeyError, IndexError, AttributeError, TypeError)
 
 
-def _describe(value):
+def _describe(value: object) -> object:
     return value.model_dump() if hasattr(value, "model_dump") else value

@@ -27,14 +27,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from ..subids import parse_subids
+from ..subids import SubIdRange, parse_subids
 from .parse import parse_id_map, parse_passwd, status_ids
 
 # The facts a check may ask for: "container:<name>", "program:<name>", or one of these.
 FACT_KINDS = ("container", "program", "path", "host-accounts", "subids", "docker-info", "docker-dirs",
               "daemon-contents")
 UNAVAILABLE = "unavailable.json"
+#: A JSON object of the evidence (`docker inspect`, `docker info`), as the machine wrote it.
+JsonObject = dict[str, Any]
 
 
 class FactUnavailable(Exception):
@@ -53,14 +56,15 @@ def path_file(container: str, path: str, where: str) -> str:
     return f"path-{container}{path.replace('/', '_')}.{where}"
 
 
-def host_path_of(inspect: dict, path: str) -> str:
+def host_path_of(inspect: JsonObject, path: str) -> str:
     """Where a container's path is on the machine: under the source of the bind mount or volume
     that holds it, else in the container's own filesystem, seen through its main process."""
     mounts = [m for m in inspect.get("Mounts") or []
               if path == m.get("Destination") or path.startswith(m.get("Destination", "").rstrip("/") + "/")]
     if mounts:
         mount = max(mounts, key=lambda m: len(m["Destination"]))
-        return mount["Source"] + path[len(mount["Destination"].rstrip("/")):]
+        source: str = mount["Source"]
+        return source + path[len(mount["Destination"].rstrip("/")):]
     return f"/proc/{(inspect.get('State') or {}).get('Pid', 0)}/root{path}"
 
 
@@ -123,7 +127,7 @@ class ContainerFacts:
 class StepEvidence:
     """Everything one step left: its command's outputs and exit status, its facts, its mode."""
 
-    def __init__(self, folder: Path, exit_code: int | None, stdout: str, stderr: str, mode: dict,
+    def __init__(self, folder: Path, exit_code: int | None, stdout: str, stderr: str, mode: dict[str, Any],
                  reader: Callable[[str], bytes | None] | None = None):
         self.folder = folder
         #: How a fact file is read (a run's reader keeps to the run); default: from the folder.
@@ -134,7 +138,7 @@ class StepEvidence:
         self.mode = mode
         #: The evidence files a verdict read, in order: what a mutation of it must change.
         self.read: list[str] = []
-        self._unavailable: dict | None = None
+        self._unavailable: dict[str, str] | None = None
 
     @property
     def output(self) -> str:
@@ -159,13 +163,14 @@ class StepEvidence:
             self.read.append(name)
         return content
 
-    def json(self, name: str, kind: type = dict):
+    def json(self, name: str) -> JsonObject:
+        """A fact file holding a JSON object."""
         try:
             value = json.loads(self.text(name))
         except json.JSONDecodeError as exc:
             raise FactUnavailable(f"{name} is not valid JSON ({exc})") from None
-        if not isinstance(value, kind):
-            raise FactUnavailable(f"{name} holds a {type(value).__name__}, not a {kind.__name__}")
+        if not isinstance(value, dict):
+            raise FactUnavailable(f"{name} holds a {type(value).__name__}, not a dict")
         return value
 
     def unavailable(self) -> dict[str, str]:
@@ -183,7 +188,7 @@ class StepEvidence:
     def host_accounts(self, what: str = "passwd") -> dict[str, int]:
         return parse_passwd(self.text(f"host.{what}"))
 
-    def subid_ranges(self, kind: str):
+    def subid_ranges(self, kind: str) -> list[SubIdRange]:
         """The machine's /etc/subuid or /etc/subgid at this step."""
         return parse_subids(self.text(f"host.{kind}"), f"/etc/{kind}")
 
@@ -198,7 +203,7 @@ class StepEvidence:
     def program_status(self, program: str, pid: int) -> str:
         return self.text(program_file(program, f"{pid}.status"))
 
-    def docker_info(self) -> dict:
+    def docker_info(self) -> JsonObject:
         return self.json("docker-info.json")
 
     def docker_dirs(self) -> list[str]:
@@ -206,10 +211,11 @@ class StepEvidence:
         return [line.split(None, 2)[2] for line in self.text("docker-dirs").splitlines()
                 if len(line.split(None, 2)) == 3]
 
-    def daemon_contents(self) -> dict:
+    def daemon_contents(self) -> JsonObject:
         return self.json("daemon-contents.json")
 
     @property
     def remap_user(self) -> str | None:
         """The user whose ranges the step's daemon maps container ids into (None: no remapping)."""
-        return self.mode.get("remap_user")
+        user: str | None = self.mode.get("remap_user")
+        return user

@@ -1,8 +1,21 @@
 """Raw machine output to facts: ps listings, passwd files, /proc status, id maps."""
 from __future__ import annotations
 
+from typing import TypedDict
 
-def parse_ps(text: str) -> list[dict]:
+
+class PsRow(TypedDict):
+    """One process as `ps` lists it."""
+    pid: int
+    user: str
+    #: Which whitespace-separated column holds the user (a mutation rewrites it there).
+    user_column: int
+    #: The command column; "" when the row has fewer columns than the header.
+    command: str
+    line: str
+
+
+def parse_ps(text: str) -> list[PsRow]:
     """Rows of `ps -ef` (procps: UID PID ...) or busybox `ps` (PID USER ...) output."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
@@ -14,7 +27,7 @@ def parse_ps(text: str) -> list[dict]:
     if "PID" not in upper or user_column is None:
         return []
     pid_column = upper.index("PID")
-    rows = []
+    rows: list[PsRow] = []
     for line in lines[1:]:
         cells = line.split(None, last)
         if len(cells) <= max(pid_column, user_column) or not cells[pid_column].isdigit():
@@ -39,7 +52,7 @@ def resolve_uid(user: str, users: dict[str, int]) -> int | None:
 
 def parse_passwd(text: str) -> dict[str, int]:
     """name -> id from passwd or group lines (`getent` or the file itself)."""
-    ids = {}
+    ids: dict[str, int] = {}
     for line in text.splitlines():
         fields = line.split(":")
         if len(fields) >= 3 and fields[2].isdigit():

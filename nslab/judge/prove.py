@@ -7,11 +7,12 @@ nothing: a defect in the check, or a vacuous expectation in the scenario.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from . import UNREADABLE, judge_check, stated_checks
+from . import UNREADABLE, Expectations, judge_check, stated_checks
 from .checks import KINDS
 from .evidence import FactUnavailable, StepEvidence
-from .mutation import Draft, NotApplicable
+from .mutation import Draft, Mutation, NotApplicable
 from .run import RunJudgement, StepJudgement
 from .verdict import Status, Verdict
 
@@ -49,7 +50,7 @@ class CheckProof:
         return "; ".join(("stayed pass" if t.status == Status.PASS else f"turned {t.status}, not fail")
                          + f" when {t.mutation}" for t in self.applied if t.status != Status.FAIL)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"check": self.check, "shown": self.shown,
                 "trials": [{"mutation": t.mutation, "status": t.status, "detail": t.detail} for t in self.trials]}
 
@@ -89,7 +90,7 @@ class RunProof:
         return [(p.step, c) for p in self.steps for c in p.unshown]
 
 
-def prove_checks(expect, evidence: StepEvidence, verdicts: list[Verdict]) -> list[CheckProof]:
+def prove_checks(expect: Expectations, evidence: StepEvidence, verdicts: list[Verdict]) -> list[CheckProof]:
     passed = {v.check for v in verdicts if v.status == Status.PASS}
     proofs = []
     for name in stated_checks(expect):
@@ -100,7 +101,7 @@ def prove_checks(expect, evidence: StepEvidence, verdicts: list[Verdict]) -> lis
     return proofs
 
 
-def _trial(name: str, spec, evidence: StepEvidence, mutation) -> Trial:
+def _trial(name: str, spec: object, evidence: StepEvidence, mutation: Mutation) -> Trial:
     draft = Draft(evidence)         # a copy in memory: the run's files are never written
     try:
         mutation.apply(draft)
@@ -114,5 +115,6 @@ def _trial(name: str, spec, evidence: StepEvidence, mutation) -> Trial:
 
 def prove_run(judgement: RunJudgement) -> RunProof:
     return RunProof(judgement, [
-        StepProof(step, prove_checks(step.expect, step.evidence, step.verdicts) if step.evidence else [])
+        StepProof(step, prove_checks(step.expect, step.evidence, step.verdicts)
+                  if step.evidence and step.expect is not None else [])
         for step in judgement.steps])

@@ -1,16 +1,17 @@
 """A whole run judged again from its directory alone, as `invoke judge` and `compare` do."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..config.scenario import Scenario, load_scenario
+from ..config.scenario import Scenario, Step, load_scenario
 from ..errors import ConfigError
 from ..run.layout import LAYOUT, SCENARIO_COPY, Integrity, RunView, StepRef
 from ..run.records import StepRecord
-from . import judge_step
+from . import Expectations, judge_step
 from .evidence import StepEvidence
-from .verdict import JUDGED_OK, Status, Verdict, worst
+from .verdict import JUDGED_OK, Status, Verdict, VerdictRecord, worst
 
 
 @dataclass
@@ -21,14 +22,14 @@ class StepJudgement:
     verdicts: list[Verdict]
     #: What the run recorded when it ran, to be compared with what the evidence says now.
     recorded_status: str
-    recorded_verdicts: list[dict] = field(default_factory=list)
+    recorded_verdicts: list[VerdictRecord] = field(default_factory=list)
     evidence_read: list[str] = field(default_factory=list)
     judged: bool = True
     #: Why the step's record could not be read (its file is damaged): then it is an error.
     problem: str = ""
     #: What the verdicts were judged from, and what they expected (for `judge --mutate`).
     evidence: StepEvidence | None = field(default=None, repr=False, compare=False)
-    expect: object = field(default=None, repr=False, compare=False)
+    expect: Expectations | None = field(default=None, repr=False, compare=False)
     #: Earlier attempts of an `eventually` step whose evidence, judged again, disagrees with the run.
     attempt_problems: list[str] = field(default_factory=list)
 
@@ -112,7 +113,8 @@ def recorded_evidence(view: RunView, ref: StepRef, record: StepRecord) -> StepEv
                         reader=lambda name: view.read_bytes(files.fact(name)))
 
 
-def _earlier_attempts(view: RunView, step, ref: StepRef, record: StepRecord, limits: list[dict]) -> list[str]:
+def _earlier_attempts(view: RunView, step: Step, ref: StepRef, record: StepRecord,
+                      limits: Sequence[Mapping[str, str]]) -> list[str]:
     """Each earlier attempt of an `eventually` step judged again: it must not have held already."""
     problems = []
     for attempt in ((record.eventually or {}).get("attempts") or [])[:-1]:

@@ -1,8 +1,10 @@
 """Verdicts and the one set of step statuses."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 
 class Status(StrEnum):
@@ -19,6 +21,16 @@ class Status(StrEnum):
 SEVERITY = (Status.ERROR, Status.FAIL, Status.LIMITED, Status.PASS)
 # Not failures of the lab (environment-limited is not a pass either, but the lab held).
 JUDGED_OK = {Status.PASS, Status.LIMITED}
+#: A verdict as a run records it (JSON): what `Verdict.as_dict` writes, read back as it was written.
+VerdictRecord = dict[str, Any]
+
+
+class CrossCheck(TypedDict):
+    """Another source that predicts the expected value: agrees None when it could not be made."""
+    source: str
+    expected: int | None
+    agrees: bool | None
+    detail: NotRequired[str]
 
 
 @dataclass
@@ -29,9 +41,9 @@ class Verdict:
     observed: object
     detail: str = ""
     # Other sources that predict the expected value, and whether they agree with it.
-    cross_checks: list[dict] = field(default_factory=list)
+    cross_checks: list[CrossCheck] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> VerdictRecord:
         data = asdict(self)
         data["status"] = str(self.status)
         if not self.cross_checks:
@@ -43,6 +55,6 @@ class Verdict:
             f" ({self.detail})" if self.detail else "")
 
 
-def worst(statuses) -> Status:
+def worst(statuses: Iterable[Status]) -> Status:
     present = set(statuses)
     return next((s for s in SEVERITY if s in present), Status.PASS)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..evidence import StepEvidence
 from ..mutation import Mutation
-from ..verdict import Verdict
+from ..verdict import Verdict, VerdictRecord
 
 
 @dataclass(frozen=True)
@@ -15,13 +15,19 @@ class Shown:
     """What a comparison shows of one verdict: the facts it sets side by side and diffs between runs
     (the nightly's drift), their words in a table cell (and as the answer to a question), and what
     the id pictures draw: a container id landing on the host's id line, a process as `ps` shows it."""
-    facts: dict = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     answer: str = ""
     #: (container, id inside, id on the host)
-    landing: tuple | None = None
+    landing: tuple[str, int, int] | None = None
     #: ((container, uid it runs as), side: inside | host, (ps user, uid))
-    process: tuple | None = None
+    process: tuple[tuple[str, int], str, tuple[str, int]] | None = None
+
+
+class ShowsVerdict(Protocol):
+    """A check kind's `shown`: a recorded verdict, and the expectation it was judged against if known."""
+
+    def __call__(self, verdict: VerdictRecord, spec: Any = None, /) -> Shown: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class CheckKind:
     summary: str = ""
     #: What `invoke compare` and the nightly show and diff of a verdict (as recorded: a dict), given
     #: the check's expectation when the step was judged again (None for a verdict only recorded).
-    shown: Callable[..., Shown] = field(default=lambda verdict, spec=None: Shown())
+    shown: ShowsVerdict = field(default=lambda verdict, spec=None: Shown())
 
 
 def last_line(text: str) -> str:

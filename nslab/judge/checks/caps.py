@@ -8,7 +8,8 @@ root keeps its capabilities, but over a namespace that owns nothing of the host'
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -16,7 +17,7 @@ from ...config.names import CONTAINER_NAME
 from ..evidence import StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..parse import status_caps
-from ..verdict import Status, Verdict
+from ..verdict import Status, Verdict, VerdictRecord
 from .base import CheckKind, Shown
 
 # Linux capability numbers (include/uapi/linux/capability.h).
@@ -47,7 +48,7 @@ class CapsExpect(BaseModel):
     lacks: list[Capability] = Field(default=[], description="capabilities the set must not hold")
 
     @model_validator(mode="after")
-    def _something_to_check(self):
+    def _something_to_check(self) -> Self:
         if not self.has and not self.lacks:
             raise ValueError("caps names capabilities in 'has' or 'lacks'")
         if set(self.has) & set(self.lacks):
@@ -80,7 +81,7 @@ def _mask(status: str, which: str) -> int:
     return int(value, 16)
 
 
-def _flip(spec: CapsExpect, capability: str):
+def _flip(spec: CapsExpect, capability: str) -> Callable[[Draft], None]:
     def apply(draft: Draft) -> None:
         field = FIELDS[spec.set]
         name = container_file(spec.container, "host-status")
@@ -102,7 +103,7 @@ def mutations(spec: CapsExpect) -> list[Mutation]:
     return found
 
 
-def shown(verdict: dict, spec=None) -> Shown:
+def shown(verdict: VerdictRecord, spec: CapsExpect | None = None) -> Shown:
     """Every capability the set holds (the verdict's detail names them): one that appears or goes is
     drift, even under a verdict that stays green because has/lacks do not name it."""
     found = re.match(r"host pid \d+, (\w+) set .*?: (.*)$", str(verdict.get("detail", "")))

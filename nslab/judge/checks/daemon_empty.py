@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from ..evidence import StepEvidence
-from ..mutation import Mutation
-from ..verdict import Status, Verdict
+from ..mutation import Draft, Mutation
+from ..verdict import Status, Verdict, VerdictRecord
 from .base import CheckKind, Shown
 
 
@@ -16,7 +17,7 @@ def judge(enabled: bool, evidence: StepEvidence) -> Verdict:
                    contents)
 
 
-def _left(what: str, name: str):
+def _left(what: str, name: str) -> Callable[[Draft], None]:
     def change(text: str) -> str:
         contents = json.loads(text)
         contents[what] = [*contents.get(what, []), name]
@@ -24,7 +25,7 @@ def _left(what: str, name: str):
     return lambda draft: draft.edit("daemon-contents.json", change)
 
 
-def shown(verdict: dict, spec=None) -> Shown:
+def shown(verdict: VerdictRecord, spec: bool | None = None) -> Shown:
     observed = verdict.get("observed")
     if not isinstance(observed, dict):
         return Shown()

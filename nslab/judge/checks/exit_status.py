@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..mutation import Mutation
+from ..evidence import StepEvidence
+from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind, Shown, last_line
 
 
-def judge(wanted, evidence) -> Verdict:
+def judge(wanted: int | Literal["nonzero"] | None, evidence: StepEvidence) -> Verdict:
     wanted = 0 if wanted is None else wanted
     code = evidence.exit_code
     ok = code != 0 if wanted == "nonzero" else code == wanted
@@ -16,7 +17,7 @@ def judge(wanted, evidence) -> Verdict:
                    "" if ok else last_line(evidence.output))
 
 
-def _flip(draft) -> None:
+def _flip(draft: Draft) -> None:
     draft.exit_code = 1 if draft.exit_code == 0 else 0
 
 

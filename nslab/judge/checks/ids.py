@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,8 +24,8 @@ from ...subids import map_to_host
 from ..evidence import ContainerFacts, FactUnavailable, StepEvidence, container_file
 from ..mutation import Draft, Mutation, shift_map, shift_status_id
 from ..parse import map_through
-from ..verdict import Status, Verdict
-from .base import CheckKind, Shown
+from ..verdict import CrossCheck, Status, Verdict, VerdictRecord
+from .base import CheckKind, Shown, ShowsVerdict
 
 FIELDS = {"uid": ("Uid", "uid_map", "subuid"), "gid": ("Gid", "gid_map", "subgid")}
 
@@ -36,7 +37,7 @@ class IdExpect(BaseModel):
 
 
 def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
-                     evidence: StepEvidence) -> tuple[int | None, list[dict]]:
+                     evidence: StepEvidence) -> tuple[int | None, list[CrossCheck]]:
     """The machine's id for a container id, from the container's own map; and the mode's cross-check."""
     _, map_name, subid_file = FIELDS[kind]
     expected = map_through(container.id_map(map_name), inside_id)
@@ -69,12 +70,12 @@ def expected_on_host(container: ContainerFacts, kind: str, inside_id: int,
     return expected, [{"source": source, "expected": predicted, "agrees": predicted == expected}]
 
 
-def disagreements(cross_checks: list[dict]) -> str:
+def disagreements(cross_checks: list[CrossCheck]) -> str:
     return "; ".join(f"cross-check disagrees: {c['source']} gives {c['expected']}"
                      for c in cross_checks if c.get("agrees") is False)
 
 
-def with_cross_checks(agrees: bool, cross_checks: list[dict]) -> Status:
+def with_cross_checks(agrees: bool, cross_checks: list[CrossCheck]) -> Status:
     """Pass only when the container's own facts and every cross-check agree."""
     if not agrees or any(c.get("agrees") is False for c in cross_checks):
         return Status.FAIL
@@ -83,7 +84,7 @@ def with_cross_checks(agrees: bool, cross_checks: list[dict]) -> Status:
     return Status.PASS
 
 
-def _judge(kind: str):
+def _judge(kind: str) -> Callable[[IdExpect, StepEvidence], Verdict]:
     status_field, map_name, _ = FIELDS[kind]
 
     def judge(spec: IdExpect, evidence: StepEvidence) -> Verdict:
@@ -101,7 +102,7 @@ def _judge(kind: str):
     return judge
 
 
-def _cross_check_moved(container: str, kind: str):
+def _cross_check_moved(container: str, kind: str) -> Callable[[Draft], None]:
     """The source the cross-check reads predicts another id: the container's own `--userns=host`
     dropped, the remap user's range moved, or a mode that claims a remapping it did not make."""
     subid_file = FIELDS[kind][2]
@@ -146,7 +147,7 @@ def cross_check_moved(container: str, kind: str) -> Mutation:
                     _cross_check_moved(container, kind))
 
 
-def _mutations(kind: str):
+def _mutations(kind: str) -> Callable[[IdExpect], list[Mutation]]:
     status_field = FIELDS[kind][0]
 
     def mutations(spec: IdExpect) -> list[Mutation]:
@@ -166,8 +167,8 @@ def _facts(spec: IdExpect) -> list[str]:
     return [f"container:{spec.container}", "subids"]
 
 
-def _shown(kind: str):
-    def shown(verdict: dict, spec=None) -> Shown:
+def _shown(kind: str) -> ShowsVerdict:
+    def shown(verdict: VerdictRecord, spec: IdExpect | None = None) -> Shown:
         observed = verdict.get("observed")
         if not isinstance(observed, dict):
             return Shown()

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator
 
+from ..evidence import StepEvidence
 from ..mutation import Mutation
 from ..verdict import Status, Verdict
 from .base import CheckKind, last_line
@@ -20,13 +22,13 @@ def _compiles(pattern: str) -> str:
     return pattern
 
 
-def judge(pattern: str, evidence) -> Verdict:
+def judge(pattern: str, evidence: StepEvidence) -> Verdict:
     found = re.search(pattern, evidence.output)
     return Verdict("output_matches", Status.PASS if found else Status.FAIL, pattern,
                    found.group(0) if found else last_line(evidence.output))
 
 
-def _without_matches(pattern: str):
+def _without_matches(pattern: str) -> Callable[[str], str]:
     def change(text: str) -> str:
         for _ in range(len(text) + 1):      # a removal can join up a new match
             shorter = re.sub(pattern, "", text)

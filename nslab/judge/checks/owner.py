@@ -8,12 +8,14 @@ daemon's mode through /etc/subuid and /etc/subgid as the cross-check.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...config.names import CONTAINER_NAME, CONTAINER_PATH
 from ..evidence import StepEvidence, path_file
 from ..mutation import Draft, Mutation
-from ..verdict import Verdict
+from ..verdict import Verdict, VerdictRecord
 from .base import CheckKind, Shown
 from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
@@ -48,7 +50,7 @@ def judge(spec: OwnerExpect, evidence: StepEvidence) -> Verdict:
                    cross_checks)
 
 
-def _owner_moved(spec: OwnerExpect, where: str):
+def _owner_moved(spec: OwnerExpect, where: str) -> Callable[[Draft], None]:
     def apply(draft: Draft) -> None:
         name = path_file(spec.container, spec.path, where)
         draft.edit(name, lambda text: " ".join([str(int(text.split(" ", 1)[0]) + 1), text.split(" ", 1)[1]]))
@@ -61,7 +63,7 @@ def mutations(spec: OwnerExpect) -> list[Mutation]:
             map_shifted(spec.container, "uid"), cross_check_moved(spec.container, "uid")]
 
 
-def shown(verdict: dict, spec=None) -> Shown:
+def shown(verdict: VerdictRecord, spec: OwnerExpect | None = None) -> Shown:
     """The owner inside and on the machine, per path: a host owner that moves is drift, green or not."""
     observed = verdict.get("observed")
     if not isinstance(observed, dict):

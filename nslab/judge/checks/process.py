@@ -8,7 +8,7 @@ from ...config.names import PROGRAM_NAME
 from ..evidence import StepEvidence, program_file
 from ..mutation import Draft, Mutation, NotApplicable, other_user, ps_user, shift_status_id
 from ..parse import parse_ps, program_of, resolve_uid, status_ids
-from ..verdict import Status, Verdict
+from ..verdict import Status, Verdict, VerdictRecord
 from .base import CheckKind, Shown
 
 
@@ -47,7 +47,7 @@ def mutations(spec: ProcessExpect) -> list[Mutation]:
             Mutation(f"one {spec.command} process's /proc status shows another uid", proc_status_moved)]
 
 
-def shown(verdict: dict, spec=None) -> Shown:
+def shown(verdict: VerdictRecord, spec: ProcessExpect | None = None) -> Shown:
     observed = verdict.get("observed")
     if not isinstance(observed, dict):
         return Shown()

@@ -10,7 +10,7 @@ from ...config.names import CONTAINER_NAME
 from ..evidence import StepEvidence
 from ..mutation import Mutation, other_user, ps_user
 from ..parse import parse_ps, resolve_uid
-from ..verdict import Status, Verdict
+from ..verdict import CrossCheck, Status, Verdict, VerdictRecord
 from .base import CheckKind, Shown
 from .ids import cross_check_moved, disagreements, expected_on_host, map_shifted, with_cross_checks
 
@@ -24,7 +24,8 @@ class PsRowExpect(BaseModel):
 
 def judge(spec: PsRowExpect, evidence: StepEvidence) -> Verdict:
     container = evidence.container(spec.container)
-    cross_checks: list[dict] = []
+    cross_checks: list[CrossCheck] = []
+    wanted: int | None
     if spec.side == "inside":
         pid, users, wanted = 1, container.inside_accounts(), spec.uid
     else:
@@ -54,7 +55,7 @@ def mutations(spec: PsRowExpect) -> list[Mutation]:
     return found
 
 
-def shown(verdict: dict, spec=None) -> Shown:
+def shown(verdict: VerdictRecord, spec: PsRowExpect | None = None) -> Shown:
     observed = verdict.get("observed")
     if not isinstance(observed, dict):
         return Shown()

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
+from ..judge import Expectations
 from ..judge.checks import KINDS
 from ..judge.checks.base import Shown
 from ..judge.normalize import error_line
 from ..judge.prove import StepProof, prove_run
 from ..judge.run import StepJudgement, judge_run
+from ..judge.verdict import VerdictRecord
 from ..run.layout import LAYOUT, MANIFEST, RunView, StepRef
 from ..run.records import MachineRecord
 from ..subids import SubIdRange, parse_subids
@@ -53,12 +56,12 @@ class Column:
 @dataclass
 class Cell:
     status: str
-    facts: dict
+    facts: dict[str, Any]
     #: The words of each check kind for its facts, and its answer to the step's question, if it has one.
     shown: list[str] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
     #: Container ids landing on the host (container, inside, host), for the uid maps.
-    landings: list[tuple] = field(default_factory=list)
+    landings: list[tuple[str, int, int]] = field(default_factory=list)
     title: str = ""
     number: int = 0
     #: Mutation proof: "shown" (every passed check able to fail), "unproven", or "" (nothing to prove).
@@ -187,7 +190,7 @@ class Comparison:
 
     def uid_maps(self) -> dict[str, dict[str, list[tuple[str, int, int]]]]:
         """Per column and mode: (container, container uid, host uid) as observed."""
-        maps: dict = {}
+        maps: dict[str, dict[str, list[tuple[str, int, int]]]] = {}
         for (row, key), cell in self.cells.items():
             for entry in cell.landings:
                 entries = maps.setdefault(key, {}).setdefault(row[1], [])
@@ -292,7 +295,7 @@ def _draw_ids(comparison: Comparison, view: RunView, column: Column, steps: list
                 picture.processes.setdefault(who, {})[side] = seen
 
 
-def _shown(verdicts: list[dict], expect) -> list[Shown]:
+def _shown(verdicts: list[VerdictRecord], expect: Expectations | None) -> list[Shown]:
     """What each verdict's check kind shows of it (report/ asks the kind; it names none)."""
     return [KINDS[v["check"]].shown(v, getattr(expect, v["check"], None) if expect is not None else None)
             for v in verdicts if v["check"] in KINDS]
@@ -324,7 +327,7 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
         return Cell(ref.status, {"status": ref.status}, number=ref.number, question=ref.question)
     verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.verdicts
     status = str(judged.status) if judged else record.status or ""
-    facts: dict = {"status": status, "exit": record.exit_code}
+    facts: dict[str, Any] = {"status": status, "exit": record.exit_code}
     shown = _shown(verdicts, judged.expect if judged else None)
     for each in shown:
         facts.update(each.facts)
@@ -344,8 +347,10 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:
     """Every fact that changed, per row and machine (runs are matched by scenario and machine)."""
-    def by_machine(comparison: Comparison) -> tuple[dict[tuple[RowKey, str], Cell], dict[str, str]]:
-        cells, engines = {}, {}
+    def by_machine(comparison: Comparison) -> tuple[dict[tuple[RowKey, str], Cell], dict[tuple[str, str], str]]:
+        """Cells by (row, machine); each machine's engine by (scenario, machine)."""
+        cells: dict[tuple[RowKey, str], Cell] = {}
+        engines: dict[tuple[str, str], str] = {}
         for column in comparison.columns:
             for row in comparison.rows:
                 cell = comparison.cell(row, column)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
-from .nights import Night, engine_of, verdicts_of
+from .nights import Night, Record, engine_of, verdicts_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -39,9 +40,9 @@ def grid(nights: list[Night]) -> tuple[list[str], dict[tuple[str, str], Square]]
     return cells, squares
 
 
-def first_seen(nights: list[Night]) -> list[dict]:
+def first_seen(nights: list[Night]) -> list[Record]:
     """Every change, at the first night it appeared (the same change again later is counted, not repeated)."""
-    seen: dict[tuple, dict] = {}
+    seen: dict[tuple[Any, ...], Record] = {}
     for night in nights:
         for change in night.changes:
             key = (change["cell"], change["mode"], change["step"], change["fact"], repr(change["after"]))

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from ..run.layout import MANIFEST, write_atomic, write_json
@@ -20,24 +21,27 @@ from .formats import write_reports
 NIGHT_FILE = "night.json"
 # The newest night recorded in a folder, by name: written only once the night is whole.
 LATEST_FILE = "LATEST"
+#: A JSON object of night.json: the night itself, one of its cells, one of its changes.
+Record = dict[str, Any]
 
 
 @dataclass
 class Night:
     path: Path
-    record: dict
+    record: Record
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
-    def cells(self) -> dict[str, dict]:
+    def cells(self) -> dict[str, Record]:
         return {cell["cell"]: cell for cell in self.record["cells"]}
 
     @property
-    def changes(self) -> list[dict]:
-        return self.record.get("changes", [])
+    def changes(self) -> list[Record]:
+        changes: list[Record] = self.record.get("changes", [])
+        return changes
 
     def runs(self) -> list[Path]:
         return runs_in(self.path / "runs")
@@ -72,9 +76,9 @@ def new_night_folder(folder: Path, now: datetime) -> Path:
     return path
 
 
-def cell_states(comparison: Comparison, planned: list[dict]) -> list[dict]:
+def cell_states(comparison: Comparison, planned: list[Record]) -> list[Record]:
     """Per cell (box/lab): its state, verdict counts, distro and Docker, and its run."""
-    cells: dict[str, dict] = {}
+    cells: dict[str, Record] = {}
     for column in comparison.columns:
         for scenario, run_id in zip(column.scenarios, column.run_ids, strict=True):
             cells[f"{column.machine}/{scenario}"] = {
@@ -97,7 +101,7 @@ def cell_states(comparison: Comparison, planned: list[dict]) -> list[dict]:
     return sorted(cells.values(), key=lambda c: c["cell"])
 
 
-def cell_changes(before: dict[str, dict], after: dict[str, dict]) -> list[Change]:
+def cell_changes(before: dict[str, Record], after: dict[str, Record]) -> list[Change]:
     """Cells that came, went, or changed state (a verdict turned, a box that could not be built)."""
     changes = []
     for name in sorted(set(before) | set(after)):
@@ -111,17 +115,17 @@ def cell_changes(before: dict[str, dict], after: dict[str, dict]) -> list[Change
     return changes
 
 
-def engine_of(cell: dict | None) -> str:
+def engine_of(cell: Record | None) -> str:
     """A kept cell's distro and Docker, as a change names them."""
     return f"{cell['distro']}, Docker {cell['docker_version']}" if cell and cell.get("distro") else ""
 
 
-def verdicts_of(cell: dict) -> str:
+def verdicts_of(cell: Record) -> str:
     """A kept cell's verdict counts ("20 pass"), or why it has none."""
     return ", ".join(f"{n} {s}" for s, n in sorted(cell["counts"].items())) or cell.get("detail", "")
 
 
-def record_night(path: Path, planned: list[dict], baseline: Night | None, now: datetime | None = None) -> Night:
+def record_night(path: Path, planned: list[Record], baseline: Night | None, now: datetime | None = None) -> Night:
     """Judges the night's runs again, compares them with the baseline night, writes the reports,
     the summary and night.json (last)."""
     started = (now or datetime.now(UTC)).isoformat(timespec="seconds")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..compare import Change, Comparison
 
 FILE = "report.json"
 
 
-def as_data(comparison: Comparison, changes: list[Change]) -> dict:
+def as_data(comparison: Comparison, changes: list[Change]) -> dict[str, Any]:
     return {
         "runs": [str(p) for p in comparison.runs],
         "columns": [{"key": c.key, "label": c.label, "run_id": c.run_id, "scenario": c.scenario,

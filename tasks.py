@@ -93,14 +93,15 @@ def up(c, scenario, box="", destroy="on-error", instance="", allow_live_user=Fal
     "jobs": "cells running at once (default 3)",
     "continue-on-failure": "keep starting cells after one failed (default: stop starting new ones)",
     "destroy": "always (default) | never | passing | on-error: what happens to each cell's machine",
+    "prove": "then prove each cell's run as `invoke judge --mutate` does: every passed check shown able to fail",
     **HOST_HELP,
 })
 def matrix(c, boxes="", scenarios="userns", jobs=3, continue_on_failure=False, destroy="always",
-           host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False):
+           host="", identity="", known_hosts="", accept_new_host_key=False, allow_disruption=False, prove=False):
     """Run labs on several boxes or existing hosts in parallel, each cell on a machine of its own
     (a host's cells take turns); compare them all."""
     _exit(commands.matrix.execute, boxes or None, scenarios, int(jobs), continue_on_failure, destroy,
-          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption))
+          _hosts(host, identity, known_hosts, accept_new_host_key, allow_disruption), prove)
 
 
 @task(help={

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..config.lab import load_lab
 from ..errors import ConfigError
+from . import judge
 from .common import (
     NO_HOSTS,
     HostTargets,
@@ -20,7 +21,9 @@ from .common import (
 
 @using_host_services
 def execute(box_names: str | None, scenario_names: str | None, jobs: int = 3,
-            continue_on_failure: bool = False, destroy: str = "always", hosts: HostTargets = NO_HOSTS) -> int:
+            continue_on_failure: bool = False, destroy: str = "always", hosts: HostTargets = NO_HOSTS,
+            prove: bool = False) -> int:
+    """With `prove`, each cell's run is then mutation-proved as `invoke judge --mutate` does."""
     from ..report import compare as comparing
     from ..report.formats import print_comparison, write_reports
     from ..run.matrix import NOT_AS_FOUND, Matrix
@@ -47,6 +50,17 @@ def execute(box_names: str | None, scenario_names: str | None, jobs: int = 3,
             log(f"wrote {path}")
     failed = [c for c in summary["cells"] if c["state"] not in ("passed", "not available here")]
     unrestored = [c for c in failed if c["detail"].startswith(NOT_AS_FOUND)]
+    unproved = [path for path in runs if prove and _unproved(path)]
     log(f"matrix {summary['matrix_id']}: {len(summary['cells'])} cells, {len(failed)} not passed, "
         f"{summary['seconds']}s with --jobs {jobs}; summary in {grid.folder / 'matrix.json'}")
-    return 2 if unrestored else 1 if failed else 0
+    return 2 if unrestored else 1 if failed or unproved else 0
+
+
+def _unproved(run: Path) -> bool:
+    """Whether a check of the run that passed stays green under some mutation (each named)."""
+    from ..judge.run import judge_run
+
+    judgement = judge_run(run)
+    proof = judge.prove(judgement)
+    judge.write_judgement(judgement, proof)
+    return bool(proof.unshown)

@@ -28,6 +28,7 @@ from ..errors import ConfigError
 from ..judge.checks import KINDS
 from ..paths import scenarios_dir
 from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
+from .versions import VersionRange, overlap, parse_version
 from .yamlfile import Loc, YamlDoc
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.([a-z0-9_-]+)\}")
@@ -75,8 +76,8 @@ class ModeSpec(Strict):
     userns_remap: str | None = Field(default=None, description="'default' or a user nslab creates")
     subid_start: int | None = Field(default=None, ge=1, description="start of that user's range")
     subid_count: int = Field(default=65536, ge=1)
-    # More daemon options, as daemon.json spells them (e.g. {"icc": false}).
-    daemon_options: dict[str, bool | int | str | list[str]] = {}
+    # More daemon options, as daemon.json spells them (e.g. {"icc": false}, or default-ulimits' object).
+    daemon_options: dict[str, bool | int | str | list[str] | dict[str, Any]] = {}
 
     @model_validator(mode="after")
     def _engine_known(self) -> Self:
@@ -157,7 +158,13 @@ class Step(Strict):
     #: In a block of questions (`each_mode`), what the expectations are in one mode instead:
     #: each check named here replaces the one of `expect`; `exit: null` drops it.
     expect_in: dict[str, dict[str, Any]] = {}
+    #: Where a behaviour differs by Docker version: under each condition ('<23', '>=20.10.9,<23'),
+    #: the checks named replace those of `expect` (after `expect_in`); a version no condition
+    #: covers gets a "no expectation for Docker X" verdict, never a silent pass.
+    expect_for_docker: dict[str, dict[str, Any]] = {}
 
+    #: The expectations under each Docker version condition, checked at load.
+    _by_version: list[tuple[VersionRange, ExpectBase]] = PrivateAttr(default_factory=list)
     #: The question this step asks, when a block of questions made it (its id without the mode).
     _question: str | None = PrivateAttr(default=None)
     #: Where the step is written in the file (for errors that name a line).
@@ -166,6 +173,27 @@ class Step(Strict):
     @property
     def question(self) -> str | None:
         return self._question
+
+    def expect_for(self, docker_version: str | None) -> ExpectBase | None:
+        """The expectations for the Docker version a mode ran; None when the step states none for it."""
+        if not self._by_version:
+            return self.expect
+        version = parse_version(docker_version or "")
+        return next((expect for condition, expect in self._by_version
+                     if version is not None and condition.holds(version)), None)
+
+    def condition_for(self, docker_version: str | None) -> str:
+        """The Docker version condition whose expectations hold for this version ('' when none is stated)."""
+        version = parse_version(docker_version or "")
+        return next((condition.text for condition, _ in self._by_version
+                     if version is not None and condition.holds(version)), "")
+
+    def every_expect(self) -> list[ExpectBase]:
+        """What the step may expect, whatever the version (the facts to capture are those of all)."""
+        return [self.expect, *(expect for _, expect in self._by_version)]
+
+    def version_conditions(self) -> list[str]:
+        return [condition.text for condition, _ in self._by_version]
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
@@ -298,6 +326,7 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> list[Step]:
             if entry.expect_in:
                 raise doc.error(("steps", index, "expect_in"), "expect_in applies to a step of an each_mode block")
             entry._where = ("steps", index)
+            entry._by_version = _by_version(doc, entry._where, entry, entry.expect.model_dump(exclude_none=True))
             steps.append(entry)
             continue
         for position, mode in enumerate(entry.each_mode):
@@ -324,8 +353,33 @@ def _expand_questions(doc: YamlDoc, scenario: Scenario) -> list[Step]:
                     first = exc.errors()[0]
                     raise doc.error(where + ("expect_in", mode) + tuple(first["loc"]), first["msg"]) from None
                 asked._question, asked._where = step.id, where
+                asked._by_version = _by_version(doc, where, step, expect)
                 steps.append(asked)
     return steps
+
+
+def _by_version(doc: YamlDoc, where: Loc, step: Step, base: dict[str, Any]) -> list[tuple[VersionRange, ExpectBase]]:
+    """Each Docker version condition of the step with the expectations it states, validated."""
+    found: list[tuple[VersionRange, ExpectBase]] = []
+    for text, checks in step.expect_for_docker.items():
+        here = where + ("expect_for_docker", text)
+        try:
+            condition = VersionRange.parse(text)
+        except ValueError as exc:
+            raise doc.error(here, str(exc)) from None
+        merged = {**base, **checks}
+        try:
+            expect = Expect.model_validate({k: v for k, v in merged.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise doc.error(here + tuple(first["loc"]), first["msg"]) from None
+        found.append((condition, expect))
+    clash = overlap([condition for condition, _ in found])
+    if clash is not None:
+        one, other, version = clash
+        raise doc.error(where + ("expect_for_docker", other.text), f"'{one.text}' and '{other.text}' both "
+                        f"hold for Docker {'.'.join(map(str, version))}: a version has one expectation")
+    return found
 
 
 def _check_references(doc: YamlDoc, scenario: Scenario) -> None:

@@ -4,6 +4,7 @@ Layout of one step's facts folder (`<machine>/<mode>/NN-<step>.facts/`), one fil
 
     container-<name>.inspect.json    `docker inspect` of the container
     container-<name>.host-status     /proc/<pid>/status of its main process, read on the machine
+    container-<name>.host-limits     /proc/<pid>/limits of that process
     container-<name>.uid_map         /proc/<pid>/uid_map and gid_map of that process
     container-<name>.gid_map
     container-<name>.inside-status   /proc/1/status read inside the container
@@ -17,6 +18,9 @@ Layout of one step's facts folder (`<machine>/<mode>/NN-<step>.facts/`), one fil
     docker-info.json                 the daemon's `docker info`
     docker-dirs                      directories in /var/lib/docker: "uid gid path" lines
     daemon-contents.json             containers and images the daemon lists
+    daemon-config.json               /etc/docker/daemon.json ("file") and dockerd's command line
+    bridge-network.json              `docker network inspect bridge`
+    before.<fact file>               a fact captured before the step's command ran ("before:<fact>")
     unavailable.json                 facts that could not be read, with the reason
 
 A fact is requested by name (FACT_KINDS); the run captures each requested fact
@@ -34,7 +38,9 @@ from .parse import parse_id_map, parse_passwd, status_ids
 
 # The facts a check may ask for: "container:<name>", "program:<name>", or one of these.
 FACT_KINDS = ("container", "program", "path", "host-accounts", "subids", "docker-info", "docker-dirs",
-              "daemon-contents")
+              "daemon-contents", "daemon-config", "bridge-network")
+#: A fact captured before the step's command runs: "before:container:<name>", kept as "before.<file>".
+BEFORE = "before."
 UNAVAILABLE = "unavailable.json"
 #: A JSON object of the evidence (`docker inspect`, `docker info`), as the machine wrote it.
 JsonObject = dict[str, Any]
@@ -79,10 +85,12 @@ def parse_stat(text: str, file: str) -> tuple[int, int, str]:
 class ContainerFacts:
     """One container as captured: its inspect, its main process on the machine and inside."""
 
-    def __init__(self, evidence: StepEvidence, name: str):
+    def __init__(self, evidence: StepEvidence, name: str, before: bool = False):
         self.name = name
         self._evidence = evidence
-        inspect = evidence.json(container_file(name, "inspect.json"))
+        #: As captured before the step's command ran, or after it.
+        self._prefix = BEFORE if before else ""
+        inspect = evidence.json(self._prefix + container_file(name, "inspect.json"))
         state = inspect.get("State") or {}
         self.running = bool(state.get("Running"))
         self.pid = state.get("Pid") or 0
@@ -96,26 +104,27 @@ class ContainerFacts:
 
     def require_running(self) -> int:
         if not self.running or not self.pid:
-            raise FactUnavailable(f"container '{self.name}' is not running")
+            when = " before the step's command" if self._prefix else ""
+            raise FactUnavailable(f"container '{self.name}' is not running{when}")
         return self.pid
 
     def host_id(self, field: str) -> int:
         """Real uid or gid of the container's main process as the machine sees it."""
-        return self._status_id(container_file(self.name, "host-status"), field)
+        return self._status_id(self._prefix + container_file(self.name, "host-status"), field)
 
     def inside_id(self, field: str) -> int:
         """Real uid or gid of PID 1 as the container sees it."""
-        return self._status_id(container_file(self.name, "inside-status"), field)
+        return self._status_id(self._prefix + container_file(self.name, "inside-status"), field)
 
     def id_map(self, kind: str) -> list[tuple[int, int, int]]:
         """The process's own uid_map or gid_map: how its ids stand for the machine's."""
-        entries = parse_id_map(self._evidence.text(container_file(self.name, kind)))
+        entries = parse_id_map(self._evidence.text(self._prefix + container_file(self.name, kind)))
         if not entries:
-            raise FactUnavailable(f"{container_file(self.name, kind)} holds no mapping")
+            raise FactUnavailable(f"{self._prefix + container_file(self.name, kind)} holds no mapping")
         return entries
 
     def inside_accounts(self, what: str = "passwd") -> dict[str, int]:
-        return parse_passwd(self._evidence.text(container_file(self.name, f"inside-{what}")))
+        return parse_passwd(self._evidence.text(self._prefix + container_file(self.name, f"inside-{what}")))
 
     def _status_id(self, file: str, field: str) -> int:
         value = status_ids(self._evidence.text(file), field)
@@ -182,8 +191,8 @@ class StepEvidence:
             self._unavailable = found if isinstance(found, dict) else {}
         return self._unavailable
 
-    def container(self, name: str) -> ContainerFacts:
-        return ContainerFacts(self, name)
+    def container(self, name: str, before: bool = False) -> ContainerFacts:
+        return ContainerFacts(self, name, before)
 
     def host_accounts(self, what: str = "passwd") -> dict[str, int]:
         return parse_passwd(self.text(f"host.{what}"))

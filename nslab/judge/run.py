@@ -9,7 +9,7 @@ from ..config.scenario import Scenario, Step, load_scenario
 from ..errors import ConfigError
 from ..run.layout import LAYOUT, SCENARIO_COPY, Integrity, RunView, StepRef
 from ..run.records import StepRecord
-from . import Expectations, judge_step
+from . import Expectations, judge_step, needed_facts
 from .evidence import StepEvidence
 from .verdict import JUDGED_OK, Status, Verdict, VerdictRecord, worst
 
@@ -32,6 +32,8 @@ class StepJudgement:
     expect: Expectations | None = field(default=None, repr=False, compare=False)
     #: Earlier attempts of an `eventually` step whose evidence, judged again, disagrees with the run.
     attempt_problems: list[str] = field(default_factory=list)
+    #: The Docker version condition the expectations were taken from ('' when the step states none).
+    version_condition: str = ""
 
     machine = property(lambda self: self.ref.machine)
     mode = property(lambda self: self.ref.mode)
@@ -99,10 +101,29 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         limits = view.known_limits(ref.machine)
     except (ConfigError, ValueError) as exc:     # a damaged record or status: integrity names the file
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
-    verdicts = judge_step(step.expect, evidence, limits, step.timeout)
+    expect, verdicts = judge_written_step(step, evidence, limits)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.status or "",
-                         record.verdicts, list(evidence.read), evidence=evidence, expect=step.expect,
-                         attempt_problems=_earlier_attempts(view, step, ref, record, limits))
+                         record.verdicts, list(evidence.read), evidence=evidence, expect=expect,
+                         attempt_problems=_earlier_attempts(view, step, ref, record, limits),
+                         version_condition=step.condition_for(evidence.mode.get("server_version")))
+
+
+def judge_written_step(step: Step, evidence: StepEvidence, known_limits: Sequence[Mapping[str, str]]
+                       ) -> tuple[Expectations | None, list[Verdict]]:
+    """The step's expectations for the Docker version its mode ran, and their verdicts: a version
+    the step states nothing for is an error that says so, never a pass."""
+    version = evidence.mode.get("server_version")
+    expect = step.expect_for(version)
+    if expect is None:
+        stated = ", ".join(step.version_conditions())
+        return None, [Verdict("docker_version", Status.ERROR, stated, version,
+                              f"no expectation for Docker {version}: the lab states expectations for {stated}")]
+    return expect, judge_step(expect, evidence, known_limits, step.timeout)
+
+
+def step_facts(step: Step) -> list[str]:
+    """The facts to capture for a step, whatever Docker version it meets."""
+    return list(dict.fromkeys(fact for expect in step.every_expect() for fact in needed_facts(expect)))
 
 
 def recorded_evidence(view: RunView, ref: StepRef, record: StepRecord) -> StepEvidence:
@@ -128,7 +149,7 @@ def _earlier_attempts(view: RunView, step: Step, ref: StepRef, record: StepRecor
         except ConfigError as exc:
             problems.append(str(exc))
             continue
-        verdicts = judge_step(step.expect, evidence, limits, step.timeout)
+        _, verdicts = judge_written_step(step, evidence, limits)
         judged = worst(v.status for v in verdicts)
         if judged != attempt.get("status") or judged == Status.PASS:
             problems.append(f"attempt {attempt['attempt']}: recorded {attempt.get('status')}, judged {judged}")

@@ -71,6 +71,10 @@ class Cell:
     #: The question the step asks in several modes (each_mode), and where its claim comes from.
     question: str = ""
     refs: list[str] = field(default_factory=list)
+    #: (setting, what a configuration-only audit reads, what the machine does), from the kinds that say.
+    claims: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The Docker version condition its expectations came from ('' when the lab states none).
+    version_condition: str = ""
 
     def answer(self) -> str:
         """The step's answer to its question, from its facts: the host uid, or yes / no and why."""
@@ -83,6 +87,8 @@ class Cell:
             answer = "yes"
         else:
             answer = "no: " + _reason(f.get("error") or f"exit {f['exit']}")
+        for setting, reads, does in self.claims:
+            answer += f" · config reads {setting} {reads}" + (f", ⚠ the machine does {does}" if reads != does else "")
         return f"{MARKS.get(self.status, self.status)} {answer}"
 
     def text(self) -> str:
@@ -169,6 +175,24 @@ class IdPicture:
 
 
 @dataclass
+class ClaimRow:
+    """One daemon setting: per machine, where a configuration-only reading and the behaviour
+    proven agree, and each place they do not."""
+    setting: str
+    #: column key -> (mode, step title, config reads, machine does) of every step that read it
+    readings: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+
+    def said(self, column_key: str) -> str:
+        readings = self.readings.get(column_key, [])
+        if not readings:
+            return ""
+        apart = [f"⚠ {mode} ({title}): config reads {reads}, machine does {does}"
+                 for mode, title, reads, does in readings if reads != does]
+        agree = len(readings) - len(apart)
+        return "; ".join(apart + ([f"agree in {agree} of {len(readings)}"] if apart else [f"✓ agree ({agree})"]))
+
+
+@dataclass
 class Comparison:
     columns: list[Column] = field(default_factory=list)
     rows: list[RowKey] = field(default_factory=list)
@@ -197,6 +221,20 @@ class Comparison:
                 if entry not in entries:
                     entries.append(entry)
         return maps
+
+    def claim_rows(self) -> list[ClaimRow]:
+        """Each setting a lab reads as a configuration audit would, beside what the machine does."""
+        rows: dict[str, ClaimRow] = {}
+        for (row, key), cell in self.cells.items():
+            for setting, reads, does in cell.claims:
+                claim = rows.setdefault(setting, ClaimRow(setting))
+                claim.readings.setdefault(key, []).append((row[1], cell.title or row[2], reads, does))
+        return list(rows.values())
+
+    def version_rows(self) -> list[RowKey]:
+        """Steps whose expectations the lab states per Docker version: a box × fact table of their own."""
+        return [row for row in self.rows
+                if any((cell := self.cell(row, column)) and cell.version_condition for column in self.columns)]
 
     def question_tables(self) -> list[QuestionTable]:
         """Per lab and machine, questions × modes: what each mode buys, side by side."""
@@ -342,7 +380,9 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
                 title=record.title, number=ref.number,
                 proof=proof.status if proof else "",
                 cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
-                question=record.question or "", refs=list(record.refs))
+                question=record.question or "", refs=list(record.refs),
+                claims=[s.claim for s in shown if s.claim is not None],
+                version_condition=judged.version_condition if judged else "")
 
 
 def drift(current: Comparison, baseline: Comparison) -> list[Change]:

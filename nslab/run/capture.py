@@ -12,7 +12,7 @@ import shlex
 import docker
 
 from ..errors import ArtifactsError, MachineError, RemoteTimeout
-from ..judge.evidence import UNAVAILABLE, container_file, host_path_of, path_file, program_file
+from ..judge.evidence import BEFORE, UNAVAILABLE, container_file, host_path_of, path_file, program_file
 from ..machines.connection import Remote
 from . import redact
 from .layout import RunDir, StepFiles, to_json
@@ -41,31 +41,39 @@ class Capture:
 
     def __init__(self, remote: Remote, run: RunDir, files: StepFiles, engine_cli: str = "docker"):
         self.remote = remote
+        #: Facts read before the step's command runs are kept as before.<file>.
+        self.prefix = ""
         #: How a command reaches the mode's engine (a rootless one runs as its user).
         self.engine_cli = engine_cli
         self.run = run
         self.files = files
         self.unavailable: dict[str, str] = {}
 
-    def all(self, facts: list[str]) -> None:
+    def all(self, facts: list[str], before: bool = False) -> None:
+        """The facts read after the step's command, or those asked as before:<fact> before it."""
+        self.prefix = BEFORE if before else ""
         for fact in facts:
+            if fact.startswith(BEFORE.rstrip(".") + ":") != before:
+                continue
+            fact = fact.split(":", 1)[1] if before else fact
             kind, _, argument = fact.partition(":")
             try:
                 getattr(self, "_" + kind.replace("-", "_"))(*([argument] if argument else []))
             except (MachineError, ArtifactsError):
                 raise           # the connection is gone, or the run cannot keep files: the step cannot go on
             except RemoteTimeout as exc:
-                self.unavailable[fact] = str(exc)
+                self.unavailable[self.prefix + fact] = str(exc)
             except Exception as exc:  # the daemon's API refused or died: that fact is missing
-                self.unavailable[fact] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                said = str(exc).splitlines()[0][:200] if str(exc) else ""
+                self.unavailable[self.prefix + fact] = f"{type(exc).__name__}: {said}"
         if self.unavailable:
             self._keep(UNAVAILABLE, to_json(self.unavailable))
 
     def _keep(self, name: str, content: str) -> None:
-        self.run.write(self.files.fact(name), content)
+        self.run.write(self.files.fact(name if name == UNAVAILABLE else self.prefix + name), content)
 
     def _missing(self, name: str, reason: str) -> None:
-        self.unavailable[name] = reason
+        self.unavailable[self.prefix + name] = reason
 
     def _files(self, names_and_paths: dict[str, str], sudo: bool = False, via: str = "",
                where: str = "on the machine") -> None:
@@ -90,6 +98,7 @@ class Capture:
         pid = state["Pid"]
         self._until_exec(pid)
         self._files({container_file(name, "host-status"): f"/proc/{pid}/status",
+                     container_file(name, "host-limits"): f"/proc/{pid}/limits",
                      container_file(name, "uid_map"): f"/proc/{pid}/uid_map",
                      container_file(name, "gid_map"): f"/proc/{pid}/gid_map"}, sudo=True)
         self._files({container_file(name, "inside-status"): "/proc/1/status",
@@ -141,6 +150,19 @@ class Capture:
 
     def _subids(self) -> None:
         self._files({"host.subuid": "/etc/subuid", "host.subgid": "/etc/subgid"})
+
+    def _daemon_config(self) -> None:
+        """What a configuration audit reads: daemon.json (absent: null) and the daemon's command line."""
+        found = read_files(self.remote, ["/etc/docker/daemon.json"], sudo=True)["/etc/docker/daemon.json"]
+        try:
+            options = json.loads(found) if found is not None else None
+        except json.JSONDecodeError:
+            options = {"(not valid JSON)": found}
+        cmdline = self.remote.run("ps -o args= -C dockerd").stdout.strip()
+        self._keep("daemon-config.json", to_json({"file": options, "cmdline": cmdline}))
+
+    def _bridge_network(self) -> None:
+        self._keep("bridge-network.json", to_json(self.remote.docker.inspect_network("bridge")))
 
     def _docker_info(self) -> None:
         self._keep("docker-info.json", to_json(self.remote.docker.info()))

@@ -15,8 +15,9 @@ from ..daemon.modes import DaemonMode, ModeState, apply_mode
 from ..daemon.rootless import enter_rootless, leave_rootless
 from ..daemon.styles import ConfigStyle
 from ..errors import ArtifactsError, DaemonError, MachineError, NslabError, RemoteTimeout
-from ..judge import TIMED_OUT, judge_step, needed_facts
+from ..judge import TIMED_OUT
 from ..judge.evidence import StepEvidence
+from ..judge.run import judge_written_step, step_facts
 from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
 from . import redact
@@ -252,18 +253,21 @@ class MachineRun:
 
     def _attempt(self, step: Step, files: StepFiles) -> dict:
         """The command once, its facts, its verdicts: the step's files written, its record returned."""
+        facts = step_facts(step)
+        capture = Capture(self.remote, self.run, files, self.engine_cli)
+        capture.all(facts, before=True)
         command_text, result, stopped = self._execute_command(step)
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
         self.run.write(files.file("stderr"), result.stderr)
         capturing = time.monotonic()
         if result.exit_code != TIMED_OUT:
-            Capture(self.remote, self.run, files, self.engine_cli).all(needed_facts(step.expect))
+            capture.all(facts)
         facts_seconds = time.monotonic() - capturing
         # The same function `invoke judge` calls, on the files just written.
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
                                 result.stderr, self.mode_facts)
-        verdicts = judge_step(step.expect, evidence, self.known_limits, step.timeout)
+        _, verdicts = judge_written_step(step, evidence, self.known_limits)
         record = StepRecord(result.exit_code, step.id, step.title, step.mode, command_text, step.question,
                             list(step.refs), round(result.seconds, 3), str(worst(v.status for v in verdicts)),
                             [v.as_dict() for v in verdicts], list(evidence.read), stopped, round(facts_seconds, 3))

@@ -44,7 +44,8 @@ class _Record:
         names = {f.name for f in fields(cls)} - {"extra"}     # type: ignore[arg-type]
         values = {key: _typed(where, key, value, cls.TYPES.get(key, (object,)))
                   for key, value in data.items() if key in names}
-        return cls(**values, extra={key: value for key, value in data.items() if key not in names})
+        values["extra"] = {key: value for key, value in data.items() if key not in names}
+        return cls(**values)
 
     def as_json(self) -> Json:
         data: Json = {}

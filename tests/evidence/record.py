@@ -18,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
 LABS = {"userns-debian12": "userns", "workshop-debian12": "workshop",
         "own-userns-debian12": "tests/scenarios/own-userns.yaml", "ownership-debian12": "ownership",
-        "capabilities-debian12": "capabilities", "isolation-debian12": "isolation"}
+        "capabilities-debian12": "capabilities", "isolation-debian12": "isolation",
+        "hardening-debian12": "hardening"}
 
 
 def copy_run(run: str, name: str) -> Path:

@@ -137,6 +137,8 @@ VM = "debian12-vm"
 VM_INSTANCE = "vm"
 ON_VM = ("--box", "debian12", "--provider", "libvirt")
 MATRIX_BOXES = ["debian11", "debian13", "debian12-sysv", "b2d-standin", "ubuntu1604"]
+# The hardening lab on a box of each other config style, Docker before 23 and after (test_hardening.py).
+HARDENING_BOXES = ["debian11", "debian13", "debian-sid"]
 # The seeds, and the two labs beyond them.
 MATRIX_SCENARIOS = ["userns", "workshop", "ownership", "capabilities"]
 # The VM's tests, then the fault suite (whose libvirtd and daemon faults hold the host services
@@ -197,9 +199,9 @@ def _matrix(*args: str):
     return lambda folder: matrix_result(invoke("matrix", *args, env={"NSLAB_ARTIFACTS": str(folder)}), folder)
 
 
-def _start(request, tmp_path_factory, module: str, name: str, steps: list):
-    """A lane, started when its module's tests are to run."""
-    if not any(item.path.name == module for item in request.session.items):
+def _start(request, tmp_path_factory, modules: tuple[str, ...], name: str, steps: list):
+    """A lane, started when the tests of one of its modules are to run."""
+    if not any(item.path.name in modules for item in request.session.items):
         return None
     lane = Lane(name, tmp_path_factory.mktemp(f"{name}-artifacts"), steps)
     lane.thread.start()
@@ -211,15 +213,18 @@ def vm_lane(request, tmp_path_factory):
     """The VM box, then each VM lab on one kept VM (test_vm.py), when libvirt and qemu are here."""
     if missing_tools():
         return None
-    return _start(request, tmp_path_factory, "test_vm.py", "vm", [
+    return _start(request, tmp_path_factory, ("test_vm.py",), "vm", [
         ("box", lambda folder: invoke("box.build", *ON_VM)),
         ("userns", _vm_up("userns")), ("workshop", _vm_up("workshop")), ("isolation", _vm_up("isolation"))])
 
 
 @pytest.fixture(scope="session", autouse=True)
 def matrix_lane(request, tmp_path_factory):
-    """Every config style's box with the seeds and the labs beyond them, then the sid sentinel (test_matrix.py)."""
-    return _start(request, tmp_path_factory, "test_matrix.py", "matrix", [
+    """Every config style's box with the seeds and the labs beyond them, then the sid sentinel (test_matrix.py),
+    then the hardening lab (test_hardening.py)."""
+    return _start(request, tmp_path_factory, ("test_matrix.py", "test_hardening.py"), "matrix", [
         ("matrix", _matrix("--boxes", ",".join(MATRIX_BOXES), "--scenarios", ",".join(MATRIX_SCENARIOS),
                            "--jobs", "3", "--continue-on-failure")),
-        ("sid", _matrix("--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2"))])
+        ("sid", _matrix("--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2")),
+        ("hardening", _matrix("--boxes", ",".join(HARDENING_BOXES), "--scenarios", "hardening", "--jobs", "3",
+                              "--prove"))])

@@ -22,7 +22,12 @@ SAMPLES = {"exit": 0, "output_contains": "x", "output_matches": "x",
            "ps_row": {"container": "c", "side": "host", "uid": 0}, "process": {"command": "dockerd", "uid": 0},
            "data_root": True, "daemon_empty": True,
            "owner": {"container": "c", "path": "/share/f", "uid": 0, "gid": 0},
-           "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]}}
+           "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]},
+           "proc_status": {"container": "c", "fields": {"Seccomp": "2"}},
+           "limits": {"container": "c", "nofile": [1024, 2048]},
+           "processes": {"command": "docker-proxy", "count": 0},
+           "same_process": {"container": "c", "kept": True},
+           "config_reading": {"setting": "icc", "reads": "on", "does": "on"}}
 
 
 def test_every_check_kind_defines_at_least_one_mutation():
@@ -35,7 +40,7 @@ def test_every_check_kind_defines_at_least_one_mutation():
 def test_every_passed_check_of_a_recorded_run_is_shown_able_to_fail(name):
     proof = prove_run(judge_run(EVIDENCE / name))
     assert proof.unshown == []
-    tried, shown = proof.per_machine()["debian12"]
+    [(tried, shown)] = proof.per_machine().values()
     assert tried == shown and tried >= 7
     for step in proof.steps:
         for check in step.checks:

@@ -6,7 +6,7 @@ import shlex
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from ...errors import DaemonError
+from ...errors import ConfigError, DaemonError
 
 if TYPE_CHECKING:  # the connection only as a type: loading styles loads no SSH stack
     from ...machines.connection import CommandResult, Remote
@@ -61,6 +61,14 @@ def options_to_flags(options: dict) -> list[str]:
     flags = []
     for key, value in sorted(options.items()):
         flag = FLAGS.get(key, f"--{key}")
+        if key == "default-ulimits" and isinstance(value, dict):
+            # dockerd's flag spells each limit name=soft:hard.
+            flags += [f"--default-ulimit={name}={limit['Soft']}:{limit['Hard']}"
+                      for name, limit in sorted(value.items())]
+            continue
+        if isinstance(value, dict):
+            raise ConfigError(f"daemon option '{key}' is an object, which daemon.json holds but a command "
+                              f"line does not: run this mode on a box whose config style is daemon-json")
         for item in value if isinstance(value, list) else [value]:
             item = str(item).lower() if isinstance(item, bool) else item
             flags.append(f"{flag}={item}")

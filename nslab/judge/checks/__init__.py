@@ -1,5 +1,21 @@
 """The check kinds a scenario's `expect:` may use. A new kind: a module beside these, one line here."""
-from . import caps, daemon_empty, data_root, exit_status, ids, output_contains, output_matches, owner, process, ps_row
+from . import (
+    caps,
+    config_reading,
+    daemon_empty,
+    data_root,
+    exit_status,
+    ids,
+    limits,
+    output_contains,
+    output_matches,
+    owner,
+    proc_status,
+    process,
+    processes,
+    ps_row,
+    same_process,
+)
 from .base import CheckKind
 
 KINDS: dict[str, CheckKind] = {kind.name: kind for kind in (
@@ -14,4 +30,9 @@ KINDS: dict[str, CheckKind] = {kind.name: kind for kind in (
     daemon_empty.KIND,
     owner.KIND,
     caps.KIND,
+    proc_status.KIND,
+    limits.KIND,
+    processes.KIND,
+    same_process.KIND,
+    config_reading.KIND,
 )}

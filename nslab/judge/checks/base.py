@@ -22,6 +22,8 @@ class Shown:
     landing: tuple[str, int, int] | None = None
     #: ((container, uid it runs as), side: inside | host, (ps user, uid))
     process: tuple[tuple[str, int], str, tuple[str, int]] | None = None
+    #: (setting, what a configuration-only audit reads of it, what the machine does): on | off each
+    claim: tuple[str, str, str] | None = None
 
 
 class ShowsVerdict(Protocol):

@@ -18,4 +18,5 @@ def render(comparison: Comparison, changes: list[Change]) -> str:
     return environment.get_template("report.html.j2").render(
         comparison=comparison, changes=changes, changed=changed, counts=comparison.counts(),
         uid_maps=comparison.uid_maps(), columns={c.key: c for c in comparison.columns},
-        question_tables=comparison.question_tables())
+        question_tables=comparison.question_tables(), claim_rows=comparison.claim_rows(),
+        version_rows=comparison.version_rows())

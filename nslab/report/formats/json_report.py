@@ -38,6 +38,16 @@ def as_data(comparison: Comparison, changes: list[Change]) -> dict[str, Any]:
                                                   for mode in t.modes if (cell := t.cell(q, mode))}}
                                      for q, (title, refs) in t.questions.items()]}
                       for t in comparison.question_tables()],
+        "claims": [{"setting": claim.setting, "said": {key: claim.said(key) for key in claim.readings},
+                    "readings": {key: [{"mode": mode, "step": title, "config_reads": reads, "machine_does": does,
+                                        "agree": reads == does} for mode, title, reads, does in readings]
+                                 for key, readings in claim.readings.items()}}
+                   for claim in comparison.claim_rows()],
+        "by_docker_version": [{"scenario": r[0], "mode": r[1], "step": r[2], "title": comparison.title(r),
+                               "cells": {col.key: {"docker_version": col.docker_version,
+                                                   "condition": cell.version_condition, "text": cell.text()}
+                                         for col in comparison.columns if (cell := comparison.cell(r, col))}}
+                              for r in comparison.version_rows()],
         "counts": comparison.counts(),
         "drift": [{"scenario": c.row[0], "mode": c.row[1], "step": c.row[2], "machine": c.machine,
                    "fact": c.fact, "before": c.before, "after": c.after, "before_engine": c.before_engine,

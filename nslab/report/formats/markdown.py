@@ -19,6 +19,25 @@ def render(comparison: Comparison, changes: list[Change]) -> str:
             cited = "<br>" + "<br>".join(f"<sub>{escape(ref)}</sub>" for ref in refs) if refs else ""
             lines.append(f"| {escape(title)}{cited} | " + " | ".join(answers) + " |")
         lines.append("")
+    claims = comparison.claim_rows()
+    if claims:
+        lines += ["## What a configuration-only audit reads, and what the machine does", "",
+                  "| setting | " + " | ".join(escape(c.label) for c in comparison.columns) + " |",
+                  "|---" * (len(comparison.columns) + 1) + "|"]
+        lines += [f"| {claim.setting} | " + " | ".join(escape(claim.said(c.key)) for c in comparison.columns) + " |"
+                  for claim in claims]
+        lines.append("")
+    versioned = comparison.version_rows()
+    if versioned:
+        lines += ["## Facts the lab expects by Docker version", "",
+                  "| lab / mode / step | " + " | ".join(f"{escape(c.machine)} · Docker {escape(c.docker_version)}"
+                                                      for c in comparison.columns) + " |",
+                  "|---" * (len(comparison.columns) + 1) + "|"]
+        for row in versioned:
+            cells = [escape(f"({cell.version_condition or 'no condition holds'}) {cell.text()}")
+                     if (cell := comparison.cell(row, col)) else "" for col in comparison.columns]
+            lines.append(f"| {row[0]} / {row[1]} / {escape(comparison.title(row))} | " + " | ".join(cells) + " |")
+        lines.append("")
     lines.append("| lab / mode / step | " + " | ".join(escape(c.label) + f" ({c.run_id})"
                                                      for c in comparison.columns) + " |")
     lines.append("|---" * (len(comparison.columns) + 1) + "|")

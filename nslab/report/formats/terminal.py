@@ -46,10 +46,24 @@ def question_table(table: QuestionTable) -> Table:
     return view
 
 
+def claim_table(comparison: Comparison) -> Table:
+    """Per setting and machine: where a configuration-only reading and the behaviour agree, and where not."""
+    view = Table(title="what a configuration-only audit reads, and what the machine does")
+    view.add_column("setting")
+    for column in comparison.columns:
+        view.add_column(column.label, overflow="fold")
+    for claim in comparison.claim_rows():
+        view.add_row(claim.setting, *[("[yellow]" if "⚠" in said else "[green]") + escape(said) + "[/]" if said else ""
+                                      for said in (claim.said(c.key) for c in comparison.columns)])
+    return view
+
+
 def print_comparison(console: Console, comparison: Comparison, changes: list[Change]) -> None:
     console.print(terminal_table(comparison, changes))
     for table in comparison.question_tables():
         console.print(question_table(table))
+    if comparison.claim_rows():
+        console.print(claim_table(comparison))
     for change in changes:
         console.print(f"[red]changed[/] {escape(change.describe())}")
     for column in comparison.columns:

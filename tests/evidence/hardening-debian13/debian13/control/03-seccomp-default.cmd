@@ -1,0 +1,1 @@
+docker run -d --name sc nslab/alpine:offline sleep 600

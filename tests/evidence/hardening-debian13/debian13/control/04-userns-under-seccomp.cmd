@@ -1,0 +1,1 @@
+docker run --rm nslab/alpine:offline unshare -U true

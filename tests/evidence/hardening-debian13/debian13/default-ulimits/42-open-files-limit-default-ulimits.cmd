@@ -1,0 +1,1 @@
+docker run -d --name lim nslab/alpine:offline sleep 600

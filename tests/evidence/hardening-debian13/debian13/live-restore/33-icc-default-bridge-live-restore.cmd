@@ -1,0 +1,1 @@
+docker run -d --name srv nslab/alpine:offline sh -c 'while true; do echo hello | busybox nc -l -p 8080; done' >/dev/null && for i in $(seq 50); do docker exec srv busybox netstat -ltn | grep -q ':8080 ' && break; sleep 0.1; done && docker run --rm nslab/alpine:offline busybox nc -w 3 $(docker inspect -f '{{.NetworkSettings.IPAddress}}' srv) 8080 </dev/null

@@ -17,23 +17,12 @@ EVIDENCE = Path(__file__).resolve().parent.parent / "evidence"
 RECORDED = sorted(p.name for p in EVIDENCE.iterdir() if (p / "manifest.json").is_file())
 
 
-SAMPLES = {"exit": 0, "output_contains": "x", "output_matches": "x",
-           "uid": {"container": "c", "inside": 0}, "gid": {"container": "c", "inside": 0},
-           "ps_row": {"container": "c", "side": "host", "uid": 0}, "process": {"command": "dockerd", "uid": 0},
-           "data_root": True, "daemon_empty": True,
-           "owner": {"container": "c", "path": "/share/f", "uid": 0, "gid": 0},
-           "caps": {"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]},
-           "proc_status": {"container": "c", "fields": {"Seccomp": "2"}},
-           "limits": {"container": "c", "nofile": [1024, 2048]},
-           "processes": {"command": "docker-proxy", "count": 0},
-           "same_process": {"container": "c", "kept": True},
-           "config_reading": {"setting": "icc", "reads": "on", "does": "on"}}
 
 
 def test_every_check_kind_defines_at_least_one_mutation():
     for name, kind in KINDS.items():
-        assert name in SAMPLES, f"no sample spec for check kind {name}: add one here"
-        assert kind.mutations(getattr(Expect.model_validate({name: SAMPLES[name]}), name)), name
+        assert kind.example is not None, f"check kind {name} gives no example of its expectation"
+        assert kind.mutations(getattr(Expect.model_validate({name: kind.example}), name)), name
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -104,6 +93,6 @@ def test_the_docs_list_every_check_kind_with_its_mutations():
     for name, kind in KINDS.items():
         if name == "caps":      # its mutations name the capability the scenario gives
             continue
-        spec = getattr(Expect.model_validate({name: SAMPLES[name]}), name)
+        spec = getattr(Expect.model_validate({name: kind.example}), name)
         for mutation in kind.mutations(spec):
             assert mutation.name in rows[name], f"docs/scenarios.md's row for {name} lacks '{mutation.name}'"

@@ -42,8 +42,8 @@ class CheckKind:
     facts: Callable[[Any], list[str]] = field(default=lambda spec: [])
     #: The smallest edits of the evidence it reads that must turn a pass into a fail (`judge --mutate`).
     mutations: Callable[[Any], list[Mutation]] = field(default=lambda spec: [])
-    #: One line for the scenario reference: what it reads and how the expected value is found.
-    summary: str = ""
+    #: A value its `expect:` key takes, as a scenario writes it (what the tests give each kind).
+    example: Any = None
     #: What `invoke compare` and the nightly show and diff of a verdict (as recorded: a dict), given
     #: the check's expectation when the step was judged again (None for a verdict only recorded).
     shown: ShowsVerdict = field(default=lambda verdict, spec=None: Shown())

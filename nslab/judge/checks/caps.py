@@ -114,5 +114,4 @@ def shown(verdict: VerdictRecord, spec: CapsExpect | None = None) -> Shown:
 
 
 KIND = CheckKind("caps", CapsExpect, judge, lambda spec: [f"container:{spec.container}"], mutations, shown=shown,
-                 summary="CapEff / CapPrm / CapBnd of the container's main process from its /proc status on "
-                         "the machine, decoded to names, with the user namespace they hold in (its uid_map)")
+                 example={"container": "c", "has": ["CAP_CHOWN"], "lacks": ["CAP_SYS_ADMIN"]})

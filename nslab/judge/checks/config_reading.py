@@ -149,5 +149,4 @@ def shown(verdict: VerdictRecord, spec: ConfigReadingExpect | None = None) -> Sh
 
 KIND = CheckKind("config_reading", ConfigReadingExpect, judge,
                  lambda spec: [READINGS[spec.setting].fact], mutations, shown=shown,
-                 summary="what a configuration-only audit reads of a daemon setting (daemon.json, the dockerd "
-                         "command line, docker info, the default bridge), beside the behaviour the step proves")
+                 example={"setting": "icc", "reads": "on", "does": "on"})

@@ -35,4 +35,4 @@ def shown(verdict: VerdictRecord, spec: bool | None = None) -> Shown:
 KIND = CheckKind("daemon_empty", bool, judge, lambda spec: ["daemon-contents"], shown=shown, mutations=lambda spec: [
                      Mutation("a container left in the daemon", _left("containers", "nslab-mutant")),
                      Mutation("an image left in the daemon", _left("images", "nslab/mutant:latest"))],
-                 summary="the containers and images the daemon lists (docker SDK); expected: none")
+                 example=True)

@@ -51,5 +51,4 @@ KIND = CheckKind("data_root", bool, judge, lambda spec: ["docker-info", "docker-
                                                         str(verdict.get("observed"))),
                  mutations=lambda spec: [Mutation("docker info reports another data-root", _root_moved),
                                          Mutation("the data-root directory absent", _directory_absent)],
-                 summary="docker info's DockerRootDir and the directories in /var/lib/docker; expected: "
-                         "/var/lib/docker, or <uid>.<gid> from the remap user's first ranges")
+                 example=True)

@@ -25,4 +25,4 @@ KIND = CheckKind("exit", int | Literal["nonzero"], judge,
                  shown=lambda verdict, spec=None: Shown({"exit": verdict.get("observed")}),
                  mutations=lambda wanted: [
                      Mutation("the exit status flipped (0 to 1, a failure to 0)", _flip)],
-                 summary="the command's exit status; `nonzero` for any failure")
+                 example=0)

@@ -182,8 +182,6 @@ def _shown(kind: str) -> ShowsVerdict:
 
 
 UID = CheckKind("uid", IdExpect, _judge("uid"), _facts, _mutations("uid"), shown=_shown("uid"),
-                summary="uid of the container's PID 1 inside and on the machine; expected on the machine: "
-                        "the inside uid through that process's own uid_map (cross-check: the daemon's "
-                        "mode and /etc/subuid)")
+                example={"container": "c", "inside": 0})
 GID = CheckKind("gid", IdExpect, _judge("gid"), _facts, _mutations("gid"), shown=_shown("gid"),
-                summary="the same for the gid, through the process's gid_map (cross-check: /etc/subgid)")
+                example={"container": "c", "inside": 0})

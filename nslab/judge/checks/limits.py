@@ -84,5 +84,4 @@ def shown(verdict: VerdictRecord, spec: LimitsExpect | None = None) -> Shown:
 
 
 KIND = CheckKind("limits", LimitsExpect, judge, lambda spec: [f"container:{spec.container}"], mutations, shown=shown,
-                 summary="the soft and hard open-files limits of the container's main process, from its "
-                         "/proc/<pid>/limits read on the machine")
+                 example={"container": "c", "nofile": [1024, 2048]})

@@ -26,4 +26,4 @@ def shown(verdict: VerdictRecord, spec: str | None = None) -> Shown:
 
 KIND = CheckKind("output_contains", str, judge, shown=shown, mutations=lambda text: [
                      Mutation("the text removed from the output", lambda draft: draft.edit_output(without(text)))],
-                 summary="the step's stdout and stderr contain the text")
+                 example="x")

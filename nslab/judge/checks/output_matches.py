@@ -43,4 +43,4 @@ KIND = CheckKind("output_matches", Annotated[str, AfterValidator(_compiles)], ju
                  mutations=lambda pattern: [
                      Mutation("every match removed from the output",
                               lambda draft: draft.edit_output(_without_matches(pattern)))],
-                 summary="a regular expression is found in the step's stdout and stderr")
+                 example="x")

@@ -77,6 +77,4 @@ def shown(verdict: VerdictRecord, spec: OwnerExpect | None = None) -> Shown:
 KIND = CheckKind("owner", OwnerExpect, judge,
                  lambda spec: [f"container:{spec.container}", f"path:{spec.container}:{spec.path}", "subids"],
                  mutations, shown=shown,
-                 summary="stat of the path inside the container and of the same file on the machine (the source "
-                         "of its bind mount or volume); expected on the machine: the uid and gid through the "
-                         "container's own uid_map and gid_map (cross-check: the mode and /etc/subuid, subgid)")
+                 example={"container": "c", "path": "/share/f", "uid": 0, "gid": 0})

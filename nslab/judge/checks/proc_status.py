@@ -75,5 +75,4 @@ def shown(verdict: VerdictRecord, spec: ProcStatusExpect | None = None) -> Shown
 
 
 KIND = CheckKind("proc_status", ProcStatusExpect, judge, lambda spec: [f"container:{spec.container}"], mutations,
-                 shown=shown, summary="named lines of the container's main process's /proc/<pid>/status read on "
-                                      "the machine (NoNewPrivs, Seccomp, the four ids of Uid...)")
+                 shown=shown, example={"container": "c", "fields": {"Seccomp": "2"}})

@@ -56,5 +56,4 @@ def shown(verdict: VerdictRecord, spec: ProcessExpect | None = None) -> Shown:
 
 KIND = CheckKind("process", ProcessExpect, judge,
                  lambda spec: [f"program:{spec.command}", "host-accounts"], mutations, shown=shown,
-                 summary="the uid of every process of the program, from the step's ps rows and from "
-                         "/proc/<pid>/status of each pidof match")
+                 example={"command": "dockerd", "uid": 0})

@@ -63,4 +63,4 @@ def shown(verdict: VerdictRecord, spec: ProcessesExpect | None = None) -> Shown:
 
 
 KIND = CheckKind("processes", ProcessesExpect, judge, lambda spec: [f"program:{spec.command}"], mutations,
-                 shown=shown, summary="how many processes of the program `pidof` finds on the machine")
+                 shown=shown, example={"command": "docker-proxy", "count": 0})

@@ -65,6 +65,4 @@ def shown(verdict: VerdictRecord, spec: PsRowExpect | None = None) -> Shown:
 
 
 KIND = CheckKind("ps_row", PsRowExpect, judge, facts, mutations, shown=shown,
-                 summary="the step's ps row of the container's main process (host pid from its inspect, "
-                         "PID 1 inside); its user resolved through that side's passwd; expected on the host: "
-                         "the uid through the process's own uid_map")
+                 example={"container": "c", "side": "host", "uid": 0})

@@ -64,5 +64,4 @@ def shown(verdict: VerdictRecord, spec: SameProcessExpect | None = None) -> Show
 
 KIND = CheckKind("same_process", SameProcessExpect, judge,
                  lambda spec: [f"before:container:{spec.container}", f"container:{spec.container}"], mutations,
-                 shown=shown, summary="`docker inspect` of the container before the step's command and after: "
-                                      "running with the same host pid, or not")
+                 shown=shown, example={"container": "c", "kept": True})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config.lab import load_lab
 from ..config.scenario import load_scenario
 from ..errors import ConfigError
+from ..machines.inventory import load_lab
 from ..paths import PROJECT_ROOT, artifacts_dir
 from .common import console, log, using_host_services
 

@@ -1,8 +1,8 @@
 """`invoke box.build`: builds boxes offline here; Vagrant Cloud boxes have nothing to build."""
 from __future__ import annotations
 
-from ..config.lab import load_lab
 from ..errors import ConfigError
+from ..machines.inventory import load_lab
 from .common import check_provider, log, parse_boxes, using_host_services
 
 

@@ -3,8 +3,8 @@ left), or of one; with host_daemon, then stops nslab's host daemon and what prov
 host (libvirtd) unless another clone still needs them (naming what it keeps them for)."""
 from __future__ import annotations
 
-from ..config.lab import load_lab
 from ..errors import MachineError
+from ..machines.inventory import load_lab
 from .common import log, parse_boxes
 
 

@@ -1,7 +1,7 @@
 """`invoke faults`: injects real faults and bad inputs; exits 0 only when every one was survived cleanly."""
 from __future__ import annotations
 
-from ..config.lab import load_lab
+from ..machines.inventory import load_lab
 from ..paths import artifacts_dir
 from .common import console, log, using_host_services
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from ..config.lab import load_lab
 from ..errors import ConfigError
+from ..machines.inventory import load_lab
 from ..paths import PROJECT_ROOT
 from .common import log
 

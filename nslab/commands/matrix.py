@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config.lab import load_lab
 from ..errors import ConfigError
+from ..machines.inventory import load_lab
 from . import judge
 from .common import (
     NO_HOSTS,

@@ -6,9 +6,9 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..config.lab import load_lab
 from ..config.scenario import load_scenario
 from ..errors import ConfigError
+from ..machines.inventory import load_lab
 from ..paths import artifacts_dir
 from .common import console, log, parse_boxes, parse_scenarios, using_host_services
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from ..config.lab import load_lab
 from ..errors import ConfigError, NslabError
+from ..machines.inventory import load_lab
 from .common import NO_HOSTS, HostTargets, log, parse_boxes
 
 

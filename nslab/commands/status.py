@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from ..config.lab import load_lab
 from ..errors import MachineError
+from ..machines.inventory import load_lab, unavailable_reason
 from .common import console, log
 
 
@@ -40,7 +40,7 @@ def _row(box, instance, state: str, url: str) -> tuple[str, ...] | None:
 
     if not instance.is_default and state == "not_created":
         return None
-    reason = box.unavailable_reason()
+    reason = unavailable_reason(box)
     ssh = docker_version = mode = "-"
     if PROVIDERS[box.provider].existing_host:
         if not instance.is_default:

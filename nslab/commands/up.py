@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..config.lab import Box, load_lab
+from ..config.lab import Box
 from ..config.scenario import load_scenario
 from ..errors import ConfigError
+from ..machines.inventory import load_lab, unavailable_reason
 from . import judge
 from .common import (
     NO_HOSTS,
@@ -45,7 +46,7 @@ def execute(scenario_name: str, box_names: str | None = None, destroy: str = "on
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", instance.name):
         raise ConfigError(f"--instance {instance.name}: use lowercase letters, digits and dashes")
     for box in boxes:
-        reason = box.unavailable_reason()
+        reason = unavailable_reason(box)
         if reason:
             raise ConfigError(f"box {box.name} is not available here: {reason}")
     url = host_docker_for(boxes)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..daemon.styles import CONFIG_STYLES
 from ..errors import ConfigError
 from ..paths import PROJECT_ROOT
 from .yamlfile import YamlDoc
@@ -61,11 +62,6 @@ class Box(BaseModel):
     def stored_box_name(self) -> str:
         """The box's name as Vagrant (its boxes folder) and vagrant-libvirt (its volumes) write it."""
         return self.box_name.replace("/", "-VAGRANTSLASH-")
-
-    def unavailable_reason(self) -> str | None:
-        """Why this box cannot run on this machine, or None when it can."""
-        from ..machines.providers import PROVIDERS
-        return PROVIDERS[self.provider].unavailable_reason(self)
 
 
 class KnownLimit(BaseModel):
@@ -128,27 +124,16 @@ class Inventory(BaseModel):
         raise ConfigError(f"box '{name}' has no {provider} machine in lab.yaml (it has: {have})")
 
 
-def load_lab(path: Path | None = None) -> Inventory:
-    # The registries of providers and config styles are the one list of each.
-    from ..daemon.styles import CONFIG_STYLES
-    from ..machines.providers import PROVIDERS
-
+def read_inventory(path: Path | None = None) -> tuple[YamlDoc, Inventory]:
+    """lab.yaml read and checked in itself (names that refer to boxes, config styles); what each
+    provider says of its boxes is checked where the providers are (machines/inventory.py)."""
     doc = YamlDoc.read(path or PROJECT_ROOT / "lab.yaml")
     lab = doc.validate(Inventory)
-    for name in lab.providers:
-        if name not in PROVIDERS:
-            raise doc.error(("providers", name), f"unknown provider '{name}' (known: {', '.join(PROVIDERS)})")
     for name, box in lab.boxes.items():
         box.name = name
-        if box.provider not in PROVIDERS:
-            raise doc.error(("boxes", name, "provider"),
-                            f"unknown provider '{box.provider}' (known: {', '.join(PROVIDERS)})")
         if box.config_style not in CONFIG_STYLES:
             raise doc.error(("boxes", name, "config_style"), f"unknown config style '{box.config_style}' "
                                                              f"(known: {', '.join(CONFIG_STYLES)})")
-        problem = PROVIDERS[box.provider].check_box(box)
-        if problem:
-            raise doc.error(("boxes", name), problem)
         if box.same_as is not None and box.same_as not in lab.boxes:
             raise doc.error(("boxes", name, "same_as"), f"unknown box '{box.same_as}'")
     for position, name in enumerate(lab.default_boxes):
@@ -158,7 +143,7 @@ def load_lab(path: Path | None = None) -> Inventory:
         for position, name in enumerate(cells.boxes):
             if name not in lab.boxes:
                 raise doc.error(("nightly", "cells", group, "boxes", position), f"unknown box '{name}'")
-    return lab
+    return doc, lab
 
 
 HOST_SPEC = re.compile(r"(?P<user>[a-z_][a-z0-9_.-]*)@"

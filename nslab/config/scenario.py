@@ -26,8 +26,8 @@ from pydantic import (
 from ..daemon.engines import ENGINES
 from ..errors import ConfigError
 from ..judge.checks import KINDS
+from ..names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
 from ..paths import scenarios_dir
-from .names import CONTAINER_NAME, IMAGE_REF, SLUG, USER_NAME
 from .versions import VersionRange, overlap, parse_version
 from .yamlfile import Loc, YamlDoc
 

@@ -9,10 +9,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.lab import load_lab
 from ..machines.base import free_loopback_port
 from ..machines.hostdocker import ensure_host_docker
 from ..machines.hostshare import clone_labels
+from ..machines.inventory import load_lab
 from ..paths import clone_id
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import vagrant
 
-from ..config.lab import Box, load_lab
+from ..config.lab import Box
 from ..errors import ArtifactsError, MachineError
 from ..paths import PROJECT_ROOT, state_dir, vagrant_home
 from ..run.layout import write_json
 from .base import DEFAULT_INSTANCE, Instance, Machine, SshEndpoint
+from .inventory import load_lab
 from .providers import PROVIDERS
 
 

@@ -17,6 +17,7 @@ from ..config.scenario import Scenario
 from ..errors import NslabError
 from ..machines.base import Instance, free_loopback_port
 from ..machines.boxes import build_box
+from ..machines.inventory import unavailable_reason
 from ..machines.providers import PROVIDERS
 from ..paths import artifacts_dir
 from .lab import HostOptions, run_lab
@@ -99,7 +100,7 @@ class Matrix:
         started = time.monotonic()
         for cell in self.cells:
             cell.log_path = self.folder / f"{cell.box.name}-{cell.scenario.name}.log"
-            reason = cell.box.unavailable_reason()
+            reason = unavailable_reason(cell.box)
             if reason:
                 cell.state, cell.detail = "not available here", reason
         runnable = [c for c in self.cells if not c.finished]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nslab.config.lab import load_lab
 from nslab.machines.connection import Remote
 from nslab.machines.hostdocker import ensure_host_docker
 from nslab.machines.hostvirt import missing_tools
+from nslab.machines.inventory import load_lab
 from nslab.machines.vagrant import VagrantMachine
 from nslab.paths import INVOKE, PROJECT_ROOT
 from nslab.run.layout import RunView

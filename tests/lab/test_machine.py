@@ -4,10 +4,10 @@ import socket
 import docker
 import pytest
 
-from nslab.config.lab import load_lab
 from nslab.errors import RemoteTimeout
 from nslab.machines.base import DEFAULT_INSTANCE
 from nslab.machines.boxes import RECIPE_LABEL, build_box, image_ref
+from nslab.machines.inventory import load_lab
 
 pytestmark = pytest.mark.lab
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from nslab.config.lab import load_lab
+from nslab.machines.inventory import load_lab, unavailable_reason
 
 from .conftest import invoke
 
@@ -16,7 +16,7 @@ PUBLIC = [name for name, box in load_lab().boxes.items() if not box.built_here]
 @pytest.mark.parametrize("name", PUBLIC)
 def test_userns_lab_on_a_public_box(name, tmp_path):
     box = load_lab().box(name)
-    reason = box.unavailable_reason()
+    reason = unavailable_reason(box)
     if reason:
         pytest.skip(f"{name} ({box.vagrant_box}, {box.provider}): {reason}")
     process = invoke("up", "scenario=userns", "--box", name, "--destroy", "always",

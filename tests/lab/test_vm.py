@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from nslab.config.lab import load_lab
 from nslab.machines import hostvirt
 from nslab.machines.base import Instance, instances
 from nslab.machines.boxes import recipe_hash, stored_vm_box
 from nslab.machines.connection import Remote
 from nslab.machines.hostvirt import missing_tools, pool_name
+from nslab.machines.inventory import load_lab
 from nslab.machines.vagrant import VagrantMachine
 from nslab.machines.vmport import PortRelay
 from nslab.paths import state_dir

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from nslab.config.lab import existing_hosts, load_lab
+from nslab.config.lab import existing_hosts
 from nslab.errors import ConfigError
+from nslab.machines.inventory import load_lab, unavailable_reason
 from nslab.run.restore import HostState, differences, watched_files
 
 from .test_lab import _lab_with
@@ -52,7 +53,7 @@ def test_an_ssh_box_in_lab_yaml_must_say_where_and_as_whom(tmp_path):
                                           "    identity_file: /nonexistent/key\n")
     box = load_lab(path).box("web1")
     assert (box.host, box.port, box.user) == ("127.0.0.1", 2201, "ops")
-    assert box.unavailable_reason() == "its identity file /nonexistent/key does not exist"
+    assert unavailable_reason(box) == "its identity file /nonexistent/key does not exist"
 
 
 def test_every_config_styles_file_and_the_account_files_are_watched():

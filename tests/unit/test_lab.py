@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from nslab.config.lab import load_lab
 from nslab.errors import ConfigError
+from nslab.machines.inventory import load_lab
 from nslab.paths import PROJECT_ROOT
 
 

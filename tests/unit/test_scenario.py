@@ -1,8 +1,8 @@
 import pytest
 
-from nslab.config.lab import load_lab
 from nslab.config.scenario import load_scenario, render
 from nslab.errors import ConfigError
+from nslab.machines.inventory import load_lab
 
 GOOD = """\
 name: tiny

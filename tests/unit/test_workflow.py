@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from nslab.config.lab import load_lab
+from nslab.machines.inventory import load_lab
 from nslab.paths import PROJECT_ROOT, scenarios_dir
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "nightly.yml"

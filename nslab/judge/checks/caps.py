@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ..evidence import StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..parse import status_caps

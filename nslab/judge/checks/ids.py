@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ...subids import map_to_host
 from ..evidence import ContainerFacts, FactUnavailable, StepEvidence, container_file
 from ..mutation import Draft, Mutation, shift_map, shift_status_id

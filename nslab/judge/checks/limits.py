@@ -11,7 +11,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ..evidence import FactUnavailable, StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict, VerdictRecord

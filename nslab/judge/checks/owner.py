@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ...config.names import CONTAINER_NAME, CONTAINER_PATH
+from ...names import CONTAINER_NAME, CONTAINER_PATH
 from ..evidence import StepEvidence, path_file
 from ..mutation import Draft, Mutation
 from ..verdict import Verdict, VerdictRecord

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ..evidence import FactUnavailable, StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict, VerdictRecord

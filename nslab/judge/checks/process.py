@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...config.names import PROGRAM_NAME
+from ...names import PROGRAM_NAME
 from ..evidence import StepEvidence, program_file
 from ..mutation import Draft, Mutation, NotApplicable, other_user, ps_user, shift_status_id
 from ..parse import parse_ps, program_of, resolve_uid, status_ids

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ...config.names import PROGRAM_NAME
+from ...names import PROGRAM_NAME
 from ..evidence import StepEvidence, program_file
 from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict, VerdictRecord

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ..evidence import StepEvidence
 from ..mutation import Mutation, other_user, ps_user
 from ..parse import parse_ps, resolve_uid

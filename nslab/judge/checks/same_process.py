@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...config.names import CONTAINER_NAME
+from ...names import CONTAINER_NAME
 from ..evidence import BEFORE, StepEvidence, container_file
 from ..mutation import Draft, Mutation
 from ..verdict import Status, Verdict, VerdictRecord

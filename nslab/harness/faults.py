@@ -32,7 +32,7 @@ from ..machines.vagrant import VagrantMachine
 from ..paths import INVOKE, PROJECT_ROOT, artifacts_dir, state_dir
 from ..poll import poll_until
 from ..run.images import build_offline
-from ..run.layout import RunView
+from ..run.layout import MANIFEST, RunView
 
 PREFIX = "faults"
 # Room for a run's first steps, far from the whole run (about 1 MB for userns).
@@ -351,7 +351,7 @@ class FaultSuite:
         while time.monotonic() < deadline and process.poll() is None:
             # The run's folder exists a moment before its manifest does: only a written manifest
             # (replaced whole, never half-written) says the run has begun.
-            new = [p for p in set(artifacts_dir().glob("2*")) - before if (p / "manifest.json").is_file()]
+            new = [p for p in set(artifacts_dir().glob("2*")) - before if (p / MANIFEST).is_file()]
             if new:
                 run_path = new[0]
                 if any(len(m.steps) >= steps for m in RunView(run_path).machines.values()):
@@ -474,7 +474,7 @@ class FaultSuite:
         try:
             process = self._invoke("up", "scenario=userns", "--instance", f"{self.tag}-full", timeout=600,
                                    env={**os.environ, "NSLAB_ARTIFACTS": str(folder)})
-            runs = [p for p in folder.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
+            runs = [p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).is_file()]
             if process.returncode == 0:
                 raise NotInjected(f"the whole run fit in {FULL_TMPFS_KIB} KiB")
             output = process.stdout + process.stderr

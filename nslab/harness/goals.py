@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..paths import INVOKE, PROJECT_ROOT
-from ..run.layout import RunView
+from ..run.layout import MANIFEST, RunView
 
 MATRIX_CELLS = sorted((box, lab) for box in ("debian11", "debian12", "debian13") for lab in ("userns", "workshop"))
 
@@ -56,7 +56,7 @@ def goals() -> list[Goal]:
 
 def newest_vm_run(artifacts: Path) -> tuple[float, str] | None:
     """Seconds of the newest passed userns run on a VM, bring-up and destroy left out."""
-    for manifest_path in sorted(artifacts.glob("*/manifest.json"), reverse=True):
+    for manifest_path in sorted(artifacts.glob(f"*/{MANIFEST}"), reverse=True):
         try:
             manifest = RunView(manifest_path.parent).manifest
         except (OSError, ConfigError):

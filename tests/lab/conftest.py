@@ -220,11 +220,12 @@ def vm_lane(request, tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def matrix_lane(request, tmp_path_factory):
-    """Every config style's box with the seeds and the labs beyond them, then the sid sentinel (test_matrix.py),
-    then the hardening lab (test_hardening.py)."""
+    """The hardening lab (test_hardening.py), then every config style's box with the seeds and the labs
+    beyond them, then the sid sentinel (test_matrix.py)."""
+    # The hardening lab first: its tests come first in the file order.
     return _start(request, tmp_path_factory, ("test_matrix.py", "test_hardening.py"), "matrix", [
+        ("hardening", _matrix("--boxes", ",".join(HARDENING_BOXES), "--scenarios", "hardening", "--jobs", "3",
+                              "--prove")),
         ("matrix", _matrix("--boxes", ",".join(MATRIX_BOXES), "--scenarios", ",".join(MATRIX_SCENARIOS),
                            "--jobs", "3", "--continue-on-failure")),
-        ("sid", _matrix("--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2")),
-        ("hardening", _matrix("--boxes", ",".join(HARDENING_BOXES), "--scenarios", "hardening", "--jobs", "3",
-                              "--prove"))])
+        ("sid", _matrix("--boxes", "debian-sid", "--scenarios", "userns,workshop", "--jobs", "2"))])

@@ -60,7 +60,11 @@ def _unproved(run: Path) -> bool:
     """Whether a check of the run that passed stays green under some mutation (each named)."""
     from ..judge.run import judge_run
 
-    judgement = judge_run(run)
+    try:
+        judgement = judge_run(run)
+    except ConfigError as exc:
+        log(f"{run.name}: cannot be proved: {exc}")
+        return True
     proof = judge.prove(judgement)
     judge.write_judgement(judgement, proof)
     return bool(proof.unshown)

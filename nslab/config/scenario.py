@@ -178,15 +178,21 @@ class Step(Strict):
         """The expectations for the Docker version a mode ran; None when the step states none for it."""
         if not self._by_version:
             return self.expect
-        version = parse_version(docker_version or "")
-        return next((expect for condition, expect in self._by_version
-                     if version is not None and condition.holds(version)), None)
+        matching = self._matching(docker_version)
+        return matching[1] if matching else None
 
     def condition_for(self, docker_version: str | None) -> str:
-        """The Docker version condition whose expectations hold for this version ('' when none is stated)."""
+        """The Docker version condition this version meets: '' when the step states none, and when it
+        states some that this version meets none of, which ones."""
+        if not self._by_version:
+            return ""
+        matching = self._matching(docker_version)
+        return matching[0].text if matching else f"none of {', '.join(self.version_conditions())}"
+
+    def _matching(self, docker_version: str | None) -> tuple[VersionRange, ExpectBase] | None:
         version = parse_version(docker_version or "")
-        return next((condition.text for condition, _ in self._by_version
-                     if version is not None and condition.holds(version)), "")
+        return next(((condition, expect) for condition, expect in self._by_version
+                     if version is not None and condition.holds(version)), None)
 
     def every_expect(self) -> list[ExpectBase]:
         """What the step may expect, whatever the version (the facts to capture are those of all)."""

@@ -206,8 +206,9 @@ class StepEvidence:
         name = path_file(container, path, where)
         return parse_stat(self.text(name), name)
 
-    def program_pids(self, program: str) -> list[int]:
-        return [int(p) for p in self.text(program_file(program, "pids")).split()]
+    def program_pids(self, program: str, before: bool = False) -> list[int]:
+        """`pidof` of the program, after the step's command (or before it, when asked as before:)."""
+        return [int(p) for p in self.text((BEFORE if before else "") + program_file(program, "pids")).split()]
 
     def program_status(self, program: str, pid: int) -> str:
         return self.text(program_file(program, f"{pid}.status"))

@@ -101,14 +101,14 @@ def judge_recorded_step(view: RunView, scenario: Scenario, ref: StepRef) -> Step
         limits = view.known_limits(ref.machine)
     except (ConfigError, ValueError) as exc:     # a damaged record or status: integrity names the file
         return StepJudgement(ref, step.title, Status.ERROR, [], ref.status, judged=False, problem=str(exc))
-    expect, verdicts = judge_written_step(step, evidence, limits)
+    expect, verdicts = judge_for_version(step, evidence, limits)
     return StepJudgement(ref, step.title, worst(v.status for v in verdicts), verdicts, record.status or "",
                          record.verdicts, list(evidence.read), evidence=evidence, expect=expect,
                          attempt_problems=_earlier_attempts(view, step, ref, record, limits),
                          version_condition=step.condition_for(evidence.mode.get("server_version")))
 
 
-def judge_written_step(step: Step, evidence: StepEvidence, known_limits: Sequence[Mapping[str, str]]
+def judge_for_version(step: Step, evidence: StepEvidence, known_limits: Sequence[Mapping[str, str]]
                        ) -> tuple[Expectations | None, list[Verdict]]:
     """The step's expectations for the Docker version its mode ran, and their verdicts: a version
     the step states nothing for is an error that says so, never a pass."""
@@ -149,7 +149,7 @@ def _earlier_attempts(view: RunView, step: Step, ref: StepRef, record: StepRecor
         except ConfigError as exc:
             problems.append(str(exc))
             continue
-        _, verdicts = judge_written_step(step, evidence, limits)
+        _, verdicts = judge_for_version(step, evidence, limits)
         judged = worst(v.status for v in verdicts)
         if judged != attempt.get("status") or judged == Status.PASS:
             problems.append(f"attempt {attempt['attempt']}: recorded {attempt.get('status')}, judged {judged}")

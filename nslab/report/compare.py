@@ -335,8 +335,22 @@ def _draw_ids(comparison: Comparison, view: RunView, column: Column, steps: list
 
 def _shown(verdicts: list[VerdictRecord], expect: Expectations | None) -> list[Shown]:
     """What each verdict's check kind shows of it (report/ asks the kind; it names none)."""
-    return [KINDS[v["check"]].shown(v, getattr(expect, v["check"], None) if expect is not None else None)
+    return [shown for _, shown in _shown_of(verdicts, expect)]
+
+
+def _shown_of(verdicts: list[VerdictRecord], expect: Expectations | None) -> list[tuple[VerdictRecord, Shown]]:
+    return [(v, KINDS[v["check"]].shown(v, getattr(expect, v["check"], None) if expect is not None else None))
             for v in verdicts if v["check"] in KINDS]
+
+
+def _claims(pairs: list[tuple[VerdictRecord, Shown]], verdicts: list[VerdictRecord]) -> list[tuple[str, str, str]]:
+    """Each configuration reading with the behaviour beside it: what the step's other checks prove,
+    counted only when every one of them passed ("unproven" otherwise)."""
+    claimed = [verdict for verdict, shown in pairs if shown.claim is not None]
+    behaviour = [v for v in verdicts if not any(v is c for c in claimed)]
+    proven = bool(behaviour) and all(v.get("status") == "pass" for v in behaviour)
+    return [(setting, reads, does if proven else "unproven")
+            for _, shown in pairs if shown.claim is not None for setting, reads, does in [shown.claim]]
 
 
 def _column_for(comparison: Comparison, view: RunView, machine: str, record: MachineRecord) -> Column:
@@ -366,7 +380,8 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
     verdicts = [v.as_dict() for v in judged.verdicts] if judged else record.verdicts
     status = str(judged.status) if judged else record.status or ""
     facts: dict[str, Any] = {"status": status, "exit": record.exit_code}
-    shown = _shown(verdicts, judged.expect if judged else None)
+    pairs = _shown_of(verdicts, judged.expect if judged else None)
+    shown = [each for _, each in pairs]
     for each in shown:
         facts.update(each.facts)
     if record.stopped:
@@ -381,7 +396,7 @@ def _cell(view: RunView, ref: StepRef, judged: StepJudgement | None, proof: Step
                 proof=proof.status if proof else "",
                 cannot_fail=[f"{c.check} ({c.why_not()})" for c in proof.unshown] if proof else [],
                 question=record.question or "", refs=list(record.refs),
-                claims=[s.claim for s in shown if s.claim is not None],
+                claims=_claims(pairs, verdicts),
                 version_condition=judged.version_condition if judged else "")
 
 

@@ -134,7 +134,12 @@ class Capture:
                                                                  f"{result.output.strip()[:200]}")
 
     def _program(self, name: str) -> None:
-        pids = self.remote.run(f"pidof {shlex.quote(name)}").stdout
+        found = self.remote.run(f"pidof {shlex.quote(name)}")
+        if found.exit_code not in (0, 1):          # 1: no such process; anything else: pidof could not look
+            self._missing(program_file(name, "pids"), f"pidof {name} failed (exit {found.exit_code}): "
+                                                      f"{found.output.strip()[:200]}")
+            return
+        pids = found.stdout
         self._keep(program_file(name, "pids"), pids)
         if pids.split():
             self._files({program_file(name, f"{pid}.status"): f"/proc/{pid}/status" for pid in pids.split()},

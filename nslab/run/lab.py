@@ -142,7 +142,7 @@ def _run_lab(scenario, lab, boxes, destroy, docker_url, instance, log, matrix,
             except ArtifactsError as exc:
                 log(f"error: {exc}; the manifest's last version stands, with every file it lists")
     unrestored = {name: record.restore_said() for name, record in run.manifest.machines.items()
-                  if not record.left_as_found}
+                  if not record.restored_as_found}
     return LabResult(run.path, status, seconds, outcomes, unrestored, bool(run.manifest.refused))
 
 

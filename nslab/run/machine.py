@@ -17,7 +17,7 @@ from ..daemon.styles import ConfigStyle
 from ..errors import ArtifactsError, DaemonError, MachineError, NslabError, RemoteTimeout
 from ..judge import TIMED_OUT
 from ..judge.evidence import StepEvidence
-from ..judge.run import judge_written_step, step_facts
+from ..judge.run import judge_for_version, step_facts
 from ..judge.verdict import Status, Verdict, worst
 from ..machines.connection import CommandResult, Remote
 from . import redact
@@ -255,7 +255,9 @@ class MachineRun:
         """The command once, its facts, its verdicts: the step's files written, its record returned."""
         facts = step_facts(step)
         capture = Capture(self.remote, self.run, files, self.engine_cli)
+        capturing = time.monotonic()
         capture.all(facts, before=True)
+        facts_seconds = time.monotonic() - capturing
         command_text, result, stopped = self._execute_command(step)
         self.run.write(files.file("cmd"), command_text + "\n")
         self.run.write(files.file("stdout"), result.stdout)
@@ -263,11 +265,11 @@ class MachineRun:
         capturing = time.monotonic()
         if result.exit_code != TIMED_OUT:
             capture.all(facts)
-        facts_seconds = time.monotonic() - capturing
+        facts_seconds += time.monotonic() - capturing
         # The same function `invoke judge` calls, on the files just written.
         evidence = StepEvidence(self.run.path / files.file("facts"), result.exit_code, result.stdout,
                                 result.stderr, self.mode_facts)
-        _, verdicts = judge_written_step(step, evidence, self.known_limits)
+        _, verdicts = judge_for_version(step, evidence, self.known_limits)
         record = StepRecord(result.exit_code, step.id, step.title, step.mode, command_text, step.question,
                             list(step.refs), round(result.seconds, 3), str(worst(v.status for v in verdicts)),
                             [v.as_dict() for v in verdicts], list(evidence.read), stopped, round(facts_seconds, 3))

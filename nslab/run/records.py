@@ -8,7 +8,7 @@ not declare (a provider's own facts, a newer nslab's) are kept as they were read
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from ..errors import ConfigError
@@ -42,6 +42,11 @@ class _Record:
         if missing:
             raise ConfigError(f"{where}: has no {', '.join(repr(k) for k in missing)}")
         names = {f.name for f in fields(cls)} - {"extra"}     # type: ignore[arg-type]
+        # A list or mapping a record always has may be empty, never null.
+        required = {f.name for f in fields(cls) if f.default_factory is not MISSING}     # type: ignore[arg-type]
+        nulls = [key for key in required & set(data) if data[key] is None and key != "extra"]
+        if nulls:
+            raise ConfigError(f"{where}: '{nulls[0]}' is null, not {cls.TYPES.get(nulls[0], (list,))[0].__name__}")
         values = {key: _typed(where, key, value, cls.TYPES.get(key, (object,)))
                   for key, value in data.items() if key in names}
         values["extra"] = {key: value for key, value in data.items() if key not in names}
@@ -145,7 +150,7 @@ class MachineRecord(_Record):
             self.extra[kind] = name
 
     @property
-    def left_as_found(self) -> bool:
+    def restored_as_found(self) -> bool:
         """Not an existing host, or one restored and verified."""
         return self.restored in (None, "verified")
 

@@ -7,6 +7,8 @@ import pytest
 from nslab.config.scenario import load_scenario
 from nslab.config.versions import VersionRange, overlap, parse_version
 from nslab.errors import ConfigError
+from nslab.judge.checks import KINDS
+from nslab.judge.checks.config_reading import READINGS
 from nslab.judge.run import judge_recorded_step
 from nslab.report import compare
 from nslab.report.formats import markdown
@@ -72,7 +74,32 @@ def test_the_recorded_run_judges_by_its_versions_condition():
     judged = judge_recorded_step(view, scenario, ref)
     reading = next(v for v in judged.verdicts if v.check == "config_reading")
     assert judged.version_condition == ">=23" and str(judged.status) == "pass"
-    assert reading.observed == {"reads": "off", "does": "on"} and "profile=builtin" in reading.detail
+    assert reading.observed == {"reads": "off"} and reading.expected == {"reads": "off", "does": "on"}
+    assert "profile=builtin" in reading.detail
+
+
+@pytest.mark.parametrize("setting, cmdline, reads", [
+    ("userland-proxy", "/usr/sbin/dockerd -H fd:// --userland-proxy=false", True),
+    ("userland-proxy", "/usr/sbin/dockerd --userland-proxy=0", True),          # Go reads 0 as false
+    ("userland-proxy", "/usr/sbin/dockerd --userland-proxy=false --userland-proxy=true", False),   # the last wins
+    ("no-new-privileges", "/usr/sbin/dockerd --no-new-privileges", True),
+    ("no-new-privileges", "/usr/sbin/dockerd --no-new-privileges=FALSE", False),
+    ("default-ulimits", "/usr/sbin/dockerd --default-ulimit nofile=1024:2048", True),
+    ("default-ulimits", "/usr/sbin/dockerd --insecure-registry=127.0.0.1:5000", False),
+])
+def test_a_command_line_is_read_as_dockerd_reads_its_flags(setting, cmdline, reads):
+    on, said = READINGS[setting].read({"file": None, "cmdline": cmdline})
+    assert on is reads, said
+
+
+def test_a_claim_counts_the_behaviour_only_where_the_steps_other_checks_passed():
+    reading = {"check": "config_reading", "status": "pass", "expected": {"reads": "on", "does": "on"},
+               "observed": {"reads": "on"}, "detail": "icc: default bridge com.docker.network.bridge.enable_icc: false"}
+    probe = {"check": "exit", "status": "pass", "expected": "nonzero", "observed": 1, "detail": ""}
+    pairs = [(reading, KINDS["config_reading"].shown(reading)), (probe, KINDS["exit"].shown(probe))]
+    assert compare._claims(pairs, [reading, probe]) == [("icc", "on", "on")]
+    probe["status"] = "fail"              # the probe got through: icc off in the file did nothing
+    assert compare._claims(pairs, [reading, probe]) == [("icc", "on", "unproven")]
 
 
 def test_the_report_sets_the_configuration_reading_beside_the_behaviour_and_marks_where_they_disagree():

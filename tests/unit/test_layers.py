@@ -38,8 +38,8 @@ def imports_of(path: Path) -> list[str]:
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     tree = ast.parse(path.read_text())
     typing_only = {id(inner) for node in ast.walk(tree)
-                   if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
-                   for inner in ast.walk(node)}
+                   if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+                   for statement in node.body for inner in ast.walk(statement)}
     names = []
     for node in ast.walk(tree):
         if id(node) in typing_only:

@@ -111,3 +111,10 @@ def test_a_broken_manifest_is_one_clear_error(tmp_path, content, message):
     (tmp_path / "manifest.json").write_text(content)
     with pytest.raises(ConfigError, match=message):
         RunView(tmp_path)
+
+
+def test_a_list_a_record_always_has_read_as_null_is_named_not_a_traceback():
+    text = json.dumps({"run_id": "r", "scenario": "userns", "machines": {"debian12": {"modes": None}}})
+    with pytest.raises(ConfigError) as caught:
+        Manifest.parse(text, "run/manifest.json")
+    assert str(caught.value) == "run/manifest.json: machine debian12: 'modes' is null, not list"

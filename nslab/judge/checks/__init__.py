@@ -14,6 +14,7 @@ from . import (
     process,
     processes,
     ps_row,
+    restarted,
     same_process,
 )
 from .base import CheckKind
@@ -34,5 +35,6 @@ KINDS: dict[str, CheckKind] = {kind.name: kind for kind in (
     limits.KIND,
     processes.KIND,
     same_process.KIND,
+    restarted.KIND,
     config_reading.KIND,
 )}

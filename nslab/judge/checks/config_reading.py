@@ -4,8 +4,9 @@ setting, beside what the step's other checks prove the machine does.
 An audit reads configuration, never behaviour: `/etc/docker/daemon.json`, the daemon's command line,
 `docker info` and the default bridge's options, as docker-bench-security and the CIS Docker
 Benchmark's audit steps do. The verdict holds when the reading is the expected one (`reads`);
-`does` states the behaviour the step proves, so a report marks where the two disagree: a key in the
-file the running daemon did not take, or a reading that holds only for some Docker versions.
+`does` states the behaviour the step's other checks prove: a report counts it only where they passed,
+and marks where reading and behaviour disagree: a key in the file the running daemon did not take, or
+a reading that holds only for some Docker versions.
 """
 from __future__ import annotations
 
@@ -36,19 +37,32 @@ class Reading:
     flip: Callable[[JsonObject, bool], None]
 
 
+# How dockerd (Go's strconv.ParseBool) reads a boolean flag's value.
+GO_BOOLS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+            **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
+
+
+def flag_value(words: list[str], flag: str) -> str | None:
+    """The value a command line gives a flag (the last one given wins); "true" for a bare flag."""
+    value = None
+    for word in words:
+        if word == flag:
+            value = "true"
+        elif word.startswith(flag + "="):
+            value = word.split("=", 1)[1]
+    return value
+
+
 def _daemon_flag(key: str, flag: str, on: Any) -> Reading:
     """A daemon.json key or a dockerd command-line flag (either configures it)."""
     def read(config: JsonObject) -> tuple[bool, str]:
         options = config.get("file") or {}
         cmdline = config.get("cmdline") or ""
         in_file = key in options and (on is None or options[key] == on)
-        words = cmdline.split()
-        if on is None:          # any value configures it
-            in_cmdline = flag in words or any(w.startswith(flag + "=") for w in words)
-        else:
-            in_cmdline = f"{flag}={str(on).lower()}" in words or (on is True and flag in words)
+        value = flag_value(cmdline.split(), flag)
+        in_cmdline = value is not None if on is None else GO_BOOLS.get(value or "") == on
         said = f"daemon.json {key}: {json.dumps(options[key])}" if key in options else f"no {key} in daemon.json"
-        return in_file or in_cmdline, said + ("; " + flag + " on the command line" if in_cmdline else "")
+        return in_file or in_cmdline, said + (f"; {flag}={value} on the command line" if value is not None else "")
 
     def flip(config: JsonObject, now: bool) -> None:
         options = dict(config.get("file") or {})
@@ -119,9 +133,9 @@ def _word(on: bool) -> OnOff:
 def judge(spec: ConfigReadingExpect, evidence: StepEvidence) -> Verdict:
     reading = READINGS[spec.setting]
     on, said = reading.read(evidence.json(reading.file))
-    observed = {"reads": _word(on), "does": spec.does}
-    return Verdict("config_reading", Status.PASS if observed["reads"] == spec.reads else Status.FAIL,
-                   {"reads": spec.reads, "does": spec.does}, observed, f"{spec.setting}: {said}")
+    # Only the reading is observed here; what the machine does is what the step's other checks prove.
+    return Verdict("config_reading", Status.PASS if _word(on) == spec.reads else Status.FAIL,
+                   {"reads": spec.reads, "does": spec.does}, {"reads": _word(on)}, f"{spec.setting}: {said}")
 
 
 def mutations(spec: ConfigReadingExpect) -> list[Mutation]:
@@ -137,13 +151,13 @@ def mutations(spec: ConfigReadingExpect) -> list[Mutation]:
 
 
 def shown(verdict: VerdictRecord, spec: ConfigReadingExpect | None = None) -> Shown:
-    observed = verdict.get("observed")
-    if not isinstance(observed, dict):
+    observed, expected = verdict.get("observed"), verdict.get("expected")
+    if not isinstance(observed, dict) or not isinstance(expected, dict):
         return Shown()
-    reads, does = observed["reads"], observed["does"]
+    reads, does = observed["reads"], expected["does"]
     setting = str(verdict.get("detail", "")).split(":")[0]
     mark = "" if reads == does else " ≠"
-    return Shown({f"config reads {setting}": reads, f"machine does {setting}": does, "config agrees": reads == does},
+    return Shown({f"config reads {setting}": reads},
                  f"config: {reads}{mark} machine: {does}", claim=(setting, reads, does))
 
 

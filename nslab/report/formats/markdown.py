@@ -34,7 +34,7 @@ def render(comparison: Comparison, changes: list[Change]) -> str:
                                                       for c in comparison.columns) + " |",
                   "|---" * (len(comparison.columns) + 1) + "|"]
         for row in versioned:
-            cells = [escape(f"({cell.version_condition or 'no condition holds'}) {cell.text()}")
+            cells = [escape(f"({cell.version_condition}) {cell.text()}")
                      if (cell := comparison.cell(row, col)) else "" for col in comparison.columns]
             lines.append(f"| {row[0]} / {row[1]} / {escape(comparison.title(row))} | " + " | ".join(cells) + " |")
         lines.append("")

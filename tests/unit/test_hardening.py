@@ -1,5 +1,6 @@
 """The hardening lab's offline parts: Docker version conditions, the verdict for a version a lab states
 nothing for, and the configuration reading beside the behaviour, on a recorded real run (Docker 26)."""
+import json
 from pathlib import Path
 
 import pytest
@@ -7,9 +8,11 @@ import pytest
 from nslab.config.scenario import load_scenario
 from nslab.config.versions import VersionRange, overlap, parse_version
 from nslab.errors import ConfigError
+from nslab.judge import judge_check
 from nslab.judge.checks import KINDS
 from nslab.judge.checks.config_reading import READINGS
-from nslab.judge.run import judge_recorded_step
+from nslab.judge.mutation import Draft
+from nslab.judge.run import judge_recorded_step, recorded_evidence
 from nslab.report import compare
 from nslab.report.formats import markdown
 from nslab.run.layout import RunView
@@ -115,3 +118,20 @@ def test_the_report_sets_the_configuration_reading_beside_the_behaviour_and_mark
     assert "| seccomp | ⚠ control (a container's process runs under the default seccomp profile (Seccomp: 2)): " \
            "config reads off, machine does on; agree in 0 of 1 |" in page
     assert "(>=23) pass · Seccomp 2 · config: off ≠ machine: on" in page
+
+
+def test_a_container_not_running_before_the_command_is_an_error_of_same_process_never_a_pass():
+    view = RunView(RUN)
+    ref = next(r for r in view.steps("debian13") if r.step_id == "daemon-restart-live-restore")
+    draft = Draft(recorded_evidence(view, ref, view.step_record(ref)))
+    scenario = load_scenario(str(RUN / "scenario.yaml"))
+    spec = next(s for s in scenario.steps if s.id == ref.step_id).expect.same_process
+    assert str(judge_check("same_process", spec, draft).status) == "pass"
+
+    def stopped(text: str) -> str:
+        inspect = json.loads(text)
+        inspect["State"].update(Running=False, Pid=0)
+        return json.dumps(inspect)
+    draft.edit("before.container-pub.inspect.json", stopped)
+    verdict = judge_check("same_process", spec, draft)
+    assert (str(verdict.status), verdict.detail) == ("error", "container 'pub' is not running before the step's command")

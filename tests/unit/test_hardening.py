@@ -134,4 +134,5 @@ def test_a_container_not_running_before_the_command_is_an_error_of_same_process_
         return json.dumps(inspect)
     draft.edit("before.container-pub.inspect.json", stopped)
     verdict = judge_check("same_process", spec, draft)
-    assert (str(verdict.status), verdict.detail) == ("error", "container 'pub' is not running before the step's command")
+    assert (str(verdict.status), verdict.detail) == (
+        "error", "container 'pub' is not running before the step's command")

@@ -20,6 +20,7 @@ Layout of one step's facts folder (`<machine>/<mode>/NN-<step>.facts/`), one fil
     daemon-contents.json             containers and images the daemon lists
     daemon-config.json               /etc/docker/daemon.json ("file") and dockerd's command line
     bridge-network.json              `docker network inspect bridge`
+    sysctl-<container>.<name>        a network sysctl read in the container's network namespace
     before.<fact file>               a fact captured before the step's command ran ("before:<fact>")
     unavailable.json                 facts that could not be read, with the reason
 
@@ -38,7 +39,7 @@ from .parse import parse_id_map, parse_passwd, status_ids
 
 # The facts a check may ask for: "container:<name>", "program:<name>", or one of these.
 FACT_KINDS = ("container", "program", "path", "host-accounts", "subids", "docker-info", "docker-dirs",
-              "daemon-contents", "daemon-config", "bridge-network")
+              "daemon-contents", "daemon-config", "bridge-network", "sysctl")
 #: A fact captured before the step's command runs: "before:container:<name>", kept as "before.<file>".
 BEFORE = "before."
 UNAVAILABLE = "unavailable.json"
@@ -56,6 +57,10 @@ def container_file(name: str, what: str) -> str:
 
 def program_file(name: str, what: str) -> str:
     return f"program-{name}.{what}"
+
+
+def sysctl_file(container: str, name: str) -> str:
+    return f"sysctl-{container}.{name}"
 
 
 def path_file(container: str, path: str, where: str) -> str:

@@ -12,7 +12,15 @@ import shlex
 import docker
 
 from ..errors import ArtifactsError, MachineError, RemoteTimeout
-from ..judge.evidence import BEFORE, UNAVAILABLE, container_file, host_path_of, path_file, program_file
+from ..judge.evidence import (
+    BEFORE,
+    UNAVAILABLE,
+    container_file,
+    host_path_of,
+    path_file,
+    program_file,
+    sysctl_file,
+)
 from ..machines.connection import Remote
 from . import redact
 from .layout import RunDir, StepFiles, to_json
@@ -132,6 +140,22 @@ class Capture:
             else:
                 self._missing(path_file(container, path, where), f"cannot stat {path} ({where}): "
                                                                  f"{result.output.strip()[:200]}")
+
+    def _sysctl(self, argument: str) -> None:
+        """A network sysctl inside the container's network namespace, read from the machine."""
+        container, name = argument.split(":", 1)
+        file = sysctl_file(container, name)
+        try:
+            pid = (self.remote.docker.inspect_container(container).get("State") or {}).get("Pid") or 0
+        except docker.errors.NotFound as exc:
+            self._missing(file, f"container '{container}': {str(exc).splitlines()[0][:200]}")
+            return
+        result = self.remote.run(f"nsenter -t {int(pid)} -n cat /proc/sys/{shlex.quote(name.replace('.', '/'))}",
+                                 sudo=True)
+        if result.ok and pid:
+            self._keep(file, result.stdout)
+        else:
+            self._missing(file, f"cannot read {name} of container '{container}': {result.output.strip()[:200]}")
 
     def _program(self, name: str) -> None:
         found = self.remote.run(f"pidof {shlex.quote(name)}")

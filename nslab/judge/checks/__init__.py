@@ -16,6 +16,7 @@ from . import (
     ps_row,
     restarted,
     same_process,
+    sysctl,
 )
 from .base import CheckKind
 
@@ -36,5 +37,6 @@ KINDS: dict[str, CheckKind] = {kind.name: kind for kind in (
     processes.KIND,
     same_process.KIND,
     restarted.KIND,
+    sysctl.KIND,
     config_reading.KIND,
 )}

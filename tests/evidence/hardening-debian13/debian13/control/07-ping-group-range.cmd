@@ -1,0 +1,1 @@
+docker run -d --name ping nslab/alpine:offline sleep 600

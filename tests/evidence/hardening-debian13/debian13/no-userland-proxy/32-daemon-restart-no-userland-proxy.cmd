@@ -1,1 +1,0 @@
-sudo -n sh -c 'docker rm -f srv nnp lim sc sc-open nnp-file >/dev/null 2>&1; if [ -d /run/systemd/system ]; then systemctl reset-failed docker; systemctl restart docker; else service docker restart; fi >/dev/null && for i in $(seq 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done'

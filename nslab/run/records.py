@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import Any, Self
 
 from ..errors import ConfigError
 
@@ -51,6 +51,23 @@ class _Record:
                   for key, value in data.items() if key in names}
         values["extra"] = {key: value for key, value in data.items() if key not in names}
         return cls(**values)
+
+    #: What a file holding one is called, in the error of a file that is not one.
+    WHAT = "a record"
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> Self:
+        """A file's text read as this record: one line saying what is wrong when it is not one."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or any(key not in data for key in cls.REQUIRED):
+            *first, last = cls.REQUIRED
+            wanted = f"{', '.join(first)} or {last}" if first else last
+            raise ConfigError(f"{where}: not {cls.WHAT} (no {wanted})")
+        record: Self = cls.read(data, where)
+        return record
 
     def as_json(self) -> Json:
         data: Json = {}
@@ -187,6 +204,7 @@ class Manifest(_Record):
     matrix: str | None = None
     extra: Json = field(default_factory=dict)
 
+    WHAT = "a run's manifest"
     ALWAYS = ("finished",)
     REQUIRED = ("run_id", "scenario", "machines")
     TYPES = {"run_id": (str,), "scenario": (str,), "status": (str,), "layout": (int,), "seconds": (int, float),
@@ -201,17 +219,6 @@ class Manifest(_Record):
 
     def as_json(self) -> Json:
         return {**super().as_json(), "machines": {n: m.as_json() for n, m in self.machines.items()}}
-
-    @classmethod
-    def parse(cls, text: str, where: str) -> Manifest:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("machines"), dict) \
-                or "run_id" not in data or "scenario" not in data:
-            raise ConfigError(f"{where}: not a run's manifest (no run_id, scenario or machines)")
-        return cls.read(data, where)
 
     def machine(self, name: str) -> MachineRecord:
         return self.machines.setdefault(name, MachineRecord())
@@ -244,18 +251,9 @@ class StepRecord(_Record):
     eventually: Json | None = None
     extra: Json = field(default_factory=dict)
 
+    WHAT = "a step record"
     ALWAYS = ("stopped", "question")
     REQUIRED = ("exit_code",)
     TYPES = {"exit_code": (int,), "title": (str,), "command": (str,), "refs": (list,), "status": (str,),
              "verdicts": (list,), "stopped": (dict,), "eventually": (dict,)}
 
-    @classmethod
-    def parse(cls, text: str, where: str) -> StepRecord:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict) or "exit_code" not in data:
-            raise ConfigError(f"{where}: not a step record (no exit_code)")
-        record: StepRecord = cls.read(data, where)
-        return record
